@@ -1,0 +1,247 @@
+"""Convolution playground: an image, a kernel, stride and padding, and every number behind the feature map."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from cnn_core import (
+    KERNELS, InputError, SizeSteps, convolve, explain_output_pixel, get_kernel, parse_kernel, parse_kernel_text, resize_to,
+    same_padding, size_steps, to_grayscale,
+)
+from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
+from ui import image_figure, image_picker, labels, map_figure, matrix_figure, show_error, t
+
+RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
+CHANNELS = ("R", "G", "B")
+
+
+def _apply_same(shape: tuple[int, int]) -> None:
+    """Button callback: the padding that keeps the size (stride 1), or why there is none."""
+    st.session_state.pg_same_error = None
+    try:
+        if shape[0] != shape[1]:
+            raise InputError("err.same_not_square", rows=shape[0], cols=shape[1])
+        st.session_state.pg_padding = same_padding(shape[0])
+        st.session_state.pg_stride = 1
+    except InputError as error:
+        st.session_state.pg_same_error = error
+
+
+def _custom_kernel() -> np.ndarray | None:
+    """The kernel the student types cell by cell (numbers, 0,5 or fractions like 1/9)."""
+    c1, c2, c3 = st.columns(3)
+    rows = int(c1.number_input(t("pg.rows"), 1, MAX_KERNEL_SIZE, 3, key="pg_rows"))
+    cols = int(c2.number_input(t("pg.cols"), 1, MAX_KERNEL_SIZE, 3, key="pg_cols"))
+    start = c3.selectbox(t("pg.start_from"), ("zeros",) + KERNELS, format_func=labels("kernel."), key="pg_start")
+    base = np.zeros((rows, cols))
+    if start != "zeros":
+        preset = get_kernel(start, 3)
+        r0, c0 = (rows - 3) // 2, (cols - 3) // 2
+        rs, cs = slice(max(r0, 0), min(r0 + 3, rows)), slice(max(c0, 0), min(c0 + 3, cols))
+        base[rs, cs] = preset[rs.start - r0 : rs.stop - r0, cs.start - c0 : cs.stop - c0]
+    how = st.radio(t("pg.custom_input"), ("table", "text"), format_func=labels("pg.custom_"), horizontal=True, key="pg_custom_how")
+    st.caption(t("pg.custom_help"))
+    try:
+        if how == "text":
+            text = st.text_area(t("pg.custom_text_label"), "\n".join(" ".join(f"{v:.4g}" for v in row) for row in base),
+                                key=f"pg_text_{rows}_{cols}_{start}", height=max(68, 40 + 24 * rows))
+            return parse_kernel_text(text)
+        cells = pd.DataFrame([[f"{v:.4g}" for v in row] for row in base], columns=[str(c + 1) for c in range(cols)])
+        edited = st.data_editor(
+            cells, key=f"pg_editor_{rows}_{cols}_{start}", width="content",
+            column_config={c: st.column_config.TextColumn(c, width="small") for c in cells.columns},
+        )
+        return parse_kernel(edited.to_numpy(dtype=object).tolist())
+    except InputError as error:
+        show_error(error)
+        return None
+
+
+def _ranges(indices: tuple[int, ...]) -> str:
+    """1, 2, 3, 7 → '1–3, 7'."""
+    parts, start = [], None
+    for i, value in enumerate(indices):
+        if start is None:
+            start = value
+        if i + 1 == len(indices) or indices[i + 1] != value + 1:
+            parts.append(str(start) if start == value else f"{start}–{value}")
+            start = None
+    return ", ".join(parts)
+
+
+def _size_formula(steps: SizeSteps, symbol: str) -> str:
+    lecture = rf"{symbol} = \frac{{m - k + 2p}}{{s}} + 1"
+    numbers = rf"\frac{{{steps.m} - {steps.k} + 2 \cdot {steps.p}}}{{{steps.s}}} + 1 = \frac{{{steps.numerator}}}{{{steps.s}}} + 1"
+    if steps.exact:
+        return rf"{lecture} = {numbers} = {steps.quotient} + 1 = {steps.output}"
+    floor = rf"\left\lfloor \frac{{{steps.numerator}}}{{{steps.s}}} \right\rfloor + 1"
+    return rf"{lecture} = {numbers} \;\rightarrow\; {floor} = \lfloor {steps.numerator / steps.s:.4g} \rfloor + 1 = {steps.quotient} + 1 = {steps.output}"
+
+
+def _arithmetic(steps: dict[str, SizeSteps], computed: tuple[int, int]) -> None:
+    """The lecture's formula with the student's numbers, the floor, and what the kernel never reaches."""
+    same = steps["rows"] == steps["cols"]
+    for axis, s in steps.items():
+        if same and axis == "cols":
+            break
+        label = t("pg.axis_both") if same else t(f"pg.axis_{axis}")
+        st.markdown(f"**{label}** · m = {s.m}, k = {s.k}, p = {s.p}, s = {s.s}")
+        st.latex(_size_formula(s, "o"))
+        if not s.exact:
+            st.warning(t("pg.floor_note", numerator=s.numerator, s=s.s, remainder=s.remainder), icon="✂️")
+        if s.s > s.k:
+            st.info(t("pg.stride_gaps", s=s.s, k=s.k), icon="🕳️")
+        if s.unreached:
+            st.markdown(t(f"pg.unreached_{axis}", which=_ranges(s.unreached), count=len(s.unreached)))
+        if s.unreached_padding:
+            st.markdown(t("pg.unreached_padding", count=s.unreached_padding))
+    expected = (steps["rows"].output, steps["cols"].output)
+    if expected == computed:
+        st.success(t("pg.shape_check", rows=computed[0], cols=computed[1]), icon="✅")
+    else:  # would be a bug in cnn_core; shown rather than hidden
+        st.error(t("pg.shape_mismatch", rows=computed[0], cols=computed[1], erows=expected[0], ecols=expected[1]))
+
+
+def _impossible(image_shape: tuple[int, int], kernel_shape: tuple[int, int], stride: int, padding: int) -> None:
+    """The lecture's formula on numbers that give no output: why nothing fits."""
+    for m, k in zip(image_shape, kernel_shape):
+        numerator = m - k + 2 * padding
+        if numerator < 0:
+            st.latex(rf"\frac{{m - k + 2p}}{{s}} + 1 = \frac{{{m} - {k} + 2 \cdot {padding}}}{{{stride}}} + 1 = "
+                     rf"\frac{{{numerator}}}{{{stride}}} + 1 \;<\; 1")
+            break
+
+
+def _take_click(shape: tuple[int, int]) -> None:
+    """Move the inspected pixel to a new click on the feature map, and keep it inside the map."""
+    event = st.session_state.get("pg_fmap")
+    points = event.selection.points if event and event.get("selection") else []
+    if points and "x" in points[0] and "y" in points[0]:
+        clicked = (int(round(points[0]["y"])), int(round(points[0]["x"])))
+        if clicked != st.session_state.get("pg_clicked"):
+            st.session_state.pg_clicked = clicked
+            st.session_state.pg_row, st.session_state.pg_col = clicked
+    st.session_state.pg_row = min(max(int(st.session_state.get("pg_row", shape[0] // 2)), 0), shape[0] - 1)
+    st.session_state.pg_col = min(max(int(st.session_state.get("pg_col", shape[1] // 2)), 0), shape[1] - 1)
+
+
+def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int, fmap: np.ndarray, channel: int) -> None:
+    """The receptive field of the chosen output pixel, the kernel, the products and their sum."""
+    rows, cols = fmap.shape[:2]
+    c1, c2 = st.columns(2)
+    row = int(c1.number_input(t("pg.out_row"), 0, rows - 1, key="pg_row"))
+    col = int(c2.number_input(t("pg.out_col"), 0, cols - 1, key="pg_col"))
+    ex = explain_output_pixel(image, kernel, row, col, stride, padding)
+    window = ex.window[:, :, channel]
+    padded_cells = int(ex.is_padding.sum())
+    st.markdown(t(
+        "pg.receptive_field", row=row, col=col, r0=ex.top, r1=ex.top + kernel.shape[0] - 1,
+        c0=ex.left, c1=ex.left + kernel.shape[1] - 1, padded=padded_cells,
+    ))
+    f1, f2, f3 = st.columns(3)
+    f1.plotly_chart(matrix_figure(window, t("pg.window"), marked=ex.is_padding, mark=" ᵖ"), key="pg_m_window")
+    f2.plotly_chart(matrix_figure(kernel, t("pg.kernel_matrix")), key="pg_m_kernel")
+    f3.plotly_chart(matrix_figure(ex.products[:, :, channel], t("pg.products")), key="pg_m_products")
+    total = float(ex.sums[channel])
+    terms = [f"({w:.4g})·({x:.4g})" for w, x in zip(kernel.ravel(), window.ravel())]
+    if len(terms) <= 25:
+        st.code(" + ".join(terms) + f"\n= {total:.6g}", language=None, wrap_lines=True)
+    value = float(fmap[row, col, channel] if fmap.ndim == 3 else fmap[row, col])
+    verdict = "✅" if np.isclose(value, total, rtol=1e-6, atol=1e-9) else "❌"  # equal in the tests; isclose only guards display
+    st.markdown(t("pg.sum_check", total=f"{total:.6g}", value=f"{value:.6g}", row=row, col=col, verdict=verdict))
+
+
+st.title(t("pg.title"))
+st.markdown(t("pg.intro"))
+
+with st.sidebar:
+    st.header(t("pg.image_header"))
+pixels = image_picker("pg")
+with st.sidebar:
+    mode = st.radio(t("pg.mode"), ("gray", "rgb"), format_func=labels("pg.mode_"), horizontal=True, key="pg_mode")
+    side = st.select_slider(t("pg.resolution"), RESOLUTIONS, value=256, key="pg_side", help=t("pg.resolution_help"))
+    st.header(t("pg.kernel_header"))
+    name = st.selectbox(t("pg.kernel"), KERNELS + ("custom",), index=KERNELS.index("sobel_x"), format_func=labels("kernel."),
+                        key="pg_kernel")
+    size, sigma = 3, 1.0
+    if name in RESIZABLE:
+        size = st.select_slider(t("pg.kernel_size"), tuple(range(1, MAX_KERNEL_SIZE + 1, 2)), value=3, key="pg_ksize")
+    if name == "gaussian":
+        sigma = st.slider(t("pg.sigma"), 0.1, 5.0, 1.0, 0.1, key="pg_sigma")
+
+st.header(t("pg.kernel_header"))
+kernel = _custom_kernel() if name == "custom" else get_kernel(name, size, sigma)
+if kernel is not None:
+    k1, k2 = st.columns([1, 2])
+    k1.plotly_chart(matrix_figure(kernel, t("pg.kernel_shape", rows=kernel.shape[0], cols=kernel.shape[1])), key="pg_kernel_fig")
+    k2.markdown(t(f"kernel_desc.{name}"))
+    k2.caption(t("pg.kernel_sum", total=f"{kernel.sum():.4g}") + " " + t("pg.cross_correlation"))
+
+with st.sidebar:
+    st.header(t("pg.stride_padding"))
+    stride = int(st.number_input(t("pg.stride"), 1, 64, 1, key="pg_stride", help=t("pg.stride_help")))
+    padding = int(st.number_input(t("pg.padding"), 0, 64, 0, key="pg_padding", help=t("pg.padding_help")))
+    st.button(t("pg.same"), on_click=_apply_same, args=(kernel.shape if kernel is not None else (0, 0),),
+              disabled=kernel is None, help=t("pg.same_help"), key="pg_same")
+    if st.session_state.get("pg_same_error"):
+        show_error(st.session_state.pg_same_error)
+
+if pixels is None:
+    st.stop()
+working = resize_to(pixels, side)
+image = to_grayscale(working) if mode == "gray" else working
+
+st.header(t("pg.result_header"))
+fmap = steps = error = None
+if kernel is not None:
+    try:
+        steps = {"rows": size_steps(image.shape[0], kernel.shape[0], stride, padding),
+                 "cols": size_steps(image.shape[1], kernel.shape[1], stride, padding)}
+        fmap = convolve(image, kernel, stride, padding)
+    except InputError as caught:
+        error = caught
+
+channel = 0
+if fmap is not None and fmap.ndim == 3:
+    view = st.radio(t("pg.channel"), CHANNELS + ("all",), format_func=labels("pg.channel_"),
+                    horizontal=True, key="pg_channel")
+    channel = CHANNELS.index(view) if view in CHANNELS else 0
+else:
+    view = "gray"
+
+window = None
+if fmap is not None:
+    _take_click(fmap.shape[:2])
+    r, c = st.session_state.pg_row, st.session_state.pg_col
+    window = (r * stride - padding, c * stride - padding, kernel.shape[0], kernel.shape[1])
+
+left, right = st.columns(2)
+in_hover = t("pg.hover_input")
+left.plotly_chart(image_figure(image if mode == "gray" else working, t("pg.input_title", rows=image.shape[0], cols=image.shape[1]),
+                               in_hover, padding=padding if fmap is not None else 0, window=window), key="pg_input")
+if error is not None:
+    with right:
+        show_error(error)
+        _impossible(image.shape[:2], kernel.shape, stride, padding)
+elif fmap is None:
+    right.info(t("pg.fix_kernel"))
+else:
+    title = t("pg.map_title", rows=fmap.shape[0], cols=fmap.shape[1])
+    if view == "all":
+        right.plotly_chart(image_figure(np.clip(np.rint(fmap), 0, 255).astype(np.uint8), title, in_hover), key="pg_rgb")
+        right.caption(t("pg.clipped_note"))
+    else:
+        values = fmap[:, :, channel] if fmap.ndim == 3 else fmap
+        right.plotly_chart(map_figure(values, title, t("pg.hover_map"), selected=(st.session_state.pg_row, st.session_state.pg_col)),
+                           key="pg_fmap", on_select="rerun", selection_mode="points")
+        if values.min() < 0:
+            right.caption(t("pg.signed_note"))
+
+if steps is not None:
+    st.header(t("pg.arith_header"))
+    _arithmetic(steps, fmap.shape[:2])
+    st.header(t("pg.inspector_header"))
+    st.caption(t("pg.inspector_help"))
+    _inspector(image, kernel, stride, padding, fmap, channel)

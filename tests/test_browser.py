@@ -1,0 +1,147 @@
+"""The real thing: `streamlit run app.py` on a free port, driven in Debian's Chromium by Playwright."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import ROOT, encode
+
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--no-first-run", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).status == 200:
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("streamlit did not start: " + process.stdout.read().decode(errors="replace")[-2000:])
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), "Debian's chromium package is needed: apt-get install chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def wait_idle(page: Page) -> None:
+    """Until Streamlit has finished the rerun it is running."""
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
+
+
+def shot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    return path
+
+
+def test_upload_a_photo_and_see_the_feature_map(server: str, page: Page, tmp_path: Path) -> None:
+    y, x = np.mgrid[0:300, 0:400]
+    photo = np.stack([x % 256, y % 256, ((x // 50 + y // 50) % 2) * 255], axis=2).astype(np.uint8)
+    file = tmp_path / "student_photo.png"
+    file.write_bytes(encode(photo))
+    page.goto(server + "/?lang=en")
+    expect(page.get_by_role("heading", name="Convolution playground")).to_be_visible(timeout=60_000)
+    page.get_by_text("Upload an image").click()
+    page.locator("input[type=file]").set_input_files(str(file))
+    wait_idle(page)
+    expect(page.get_by_text("Input 192×256")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Feature map 190×254")).to_be_visible()
+    expect(page.get_by_text("It matches the shape the convolution produced: 190×254.")).to_be_visible()
+    expect(page.locator(".stException")).to_have_count(0)
+    shot(page, "playground_upload_en")
+
+
+def test_bad_upload_in_the_browser(server: str, page: Page, tmp_path: Path) -> None:
+    file = tmp_path / "notes.png"
+    file.write_bytes(b"these are my notes, not a picture")
+    page.goto(server + "/?lang=es")
+    expect(page.get_by_role("heading", name="Laboratorio de convolución")).to_be_visible(timeout=60_000)
+    page.get_by_text("Subir una imagen").click()
+    page.locator("input[type=file]").set_input_files(str(file))
+    wait_idle(page)
+    expect(page.get_by_text("No se puede usar «notes.png».", exact=False)).to_be_visible(timeout=30_000)
+    expect(page.locator(".stException")).to_have_count(0)
+    expect(page.get_by_role("heading", name="2 · Filtro (kernel)").first).to_be_visible()
+
+
+def test_language_switch_updates_page_and_url(server: str, page: Page) -> None:
+    page.goto(server + "/")
+    expect(page.get_by_role("heading", name="Convolution playground")).to_be_visible(timeout=60_000)  # browser locale en-US
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="Español").click()
+    expect(page.get_by_role("heading", name="Laboratorio de convolución")).to_be_visible(timeout=30_000)
+    assert re.search(r"[?&]lang=es\b", page.url)
+    shot(page, "playground_es")
+
+
+def test_click_on_the_feature_map_moves_the_inspector(server: str, page: Page) -> None:
+    page.goto(server + "/?lang=en")
+    expect(page.get_by_text("Pixel inspector")).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    row = page.get_by_label("Output row")
+    expect(row).to_have_value("84", timeout=15_000)  # the centre of the 168×254 map of the default sample
+    before = row.input_value()
+    chart = page.locator(".stPlotlyChart").nth(2)  # kernel, input, feature map
+    chart.scroll_into_view_if_needed()
+    box = chart.locator(".nsewdrag").first.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
+    wait_idle(page)
+    expect(row).not_to_have_value(before, timeout=15_000)
+    assert int(row.input_value()) < int(before)
+    shot(page, "playground_click")

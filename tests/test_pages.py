@@ -1,0 +1,175 @@
+"""Every page in AppTest: both languages, uploads good and bad, and the controls a student can break."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cnn_core.i18n import catalogue
+from tests.conftest import ROOT, encode
+
+PAGES = ["pages/playground.py"]
+
+
+def start(lang: str = "en", page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params["lang"] = lang
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [m.value for m in at.caption] + [e.value for e in at.error]
+    parts += [e.value for e in at.warning] + [e.value for e in at.success] + [e.value for e in at.info]
+    return "\n".join(parts)
+
+
+def upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppTest:
+    at.radio(key="pg_source").set_value("upload").run()
+    at.file_uploader(key="pg_upload").set_value((name, data, mime))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_in_both_languages(page: str, lang: str) -> None:
+    at = start(lang, page)
+    assert at.title[0].value == catalogue(lang)["pg.title"]
+    assert not at.error
+
+
+def test_language_switch_in_sidebar_persists() -> None:
+    at = start("es")
+    at.selectbox(key="lang").set_value("en").run()
+    assert at.title[0].value == "Convolution playground"
+    at.run()  # a later rerun keeps it
+    assert at.title[0].value == "Convolution playground" and at.selectbox(key="lang").value == "en"
+
+
+def test_url_paths_differ_from_page_file_names() -> None:
+    source = (ROOT / "app.py").read_text(encoding="utf-8")
+    url_paths = set(re.findall(r'url_path="([^"]+)"', source))
+    stems = {p.stem for p in (ROOT / "pages").glob("*.py")}
+    assert url_paths and len(url_paths) == source.count("st.Page(") and not url_paths & stems
+
+
+def test_default_page_shows_map_arithmetic_and_inspector() -> None:
+    at = start("en")
+    text = texts(at)
+    assert "It matches the shape the convolution produced" in text
+    assert "✅" in text  # the inspector's sum equals the feature-map value
+    assert len(at.get("plotly_chart")) >= 5
+    assert at.latex and "\\frac{m - k + 2p}{s} + 1" in at.latex[0].value
+
+
+def test_upload_works_and_large_photo_is_reported(photo: np.ndarray) -> None:
+    big = np.kron(photo, np.ones((30, 30, 1), dtype=np.uint8))  # 1440 × 1920
+    at = upload(start("en"), "big.jpg", encode(big, "JPEG"), "image/jpeg")
+    text = texts(at)
+    assert "1920×1440" in text and "reduced" in text
+    assert "Input 192×256" in [c.value for c in at.get("plotly_chart")].__repr__() or "It matches" in text
+    assert not at.error
+
+
+@pytest.mark.parametrize(("data", "fragment"), [
+    (b"not an image at all", "not an image"),
+    (b"", "empty"),
+    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, "damaged"),
+])
+def test_bad_upload_shows_error_not_exception(data: bytes, fragment: str) -> None:
+    at = upload(start("en"), "broken.png", data)
+    assert at.error and fragment in at.error[0].value and "broken.png" in at.error[0].value
+    assert at.title[0].value == "Convolution playground"
+    assert "2 · Filter (kernel)" in [h.value for h in at.header]  # the rest of the page still works
+    assert at.get("plotly_chart")  # the kernel matrix
+
+
+def test_impossible_configuration_is_explained(photo: np.ndarray) -> None:
+    at = upload(start("es"), "tiny.png", encode(photo[:4, :4]))
+    at.selectbox(key="pg_kernel").set_value("gaussian").run()
+    at.select_slider(key="pg_ksize").set_value(9).run()
+    assert not at.exception
+    assert at.error and "no cabe" in at.error[0].value
+    at.number_input(key="pg_padding").set_value(3).run()
+    assert not at.exception and not at.error
+
+
+def test_stride_that_does_not_divide_shows_the_floor() -> None:
+    at = start("en")
+    at.number_input(key="pg_stride").set_value(4).run()
+    assert not at.exception
+    assert any("not divisible" in w.value for w in at.warning)
+    assert "never reaches" in texts(at)
+
+
+def test_same_padding_button() -> None:
+    at = start("en")
+    at.selectbox(key="pg_kernel").set_value("box_blur").run()
+    at.select_slider(key="pg_ksize").set_value(7).run()
+    at.number_input(key="pg_stride").set_value(3).run()
+    at.button(key="pg_same").click().run()
+    assert at.number_input(key="pg_padding").value == 3 and at.number_input(key="pg_stride").value == 1
+    assert "256×170" in texts(at) or "170×256" in texts(at)
+
+
+def test_same_padding_with_even_kernel_explains_why_not() -> None:
+    at = start("en")
+    at.selectbox(key="pg_kernel").set_value("custom").run()
+    at.number_input(key="pg_rows").set_value(2).run()
+    at.number_input(key="pg_cols").set_value(2).run()
+    at.button(key="pg_same").click().run()
+    assert not at.exception
+    assert any("even kernel" in e.value for e in at.error)
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("1 0\n0", "same number of cells"),
+    ("1 x -1\n1 0 -1\n1 0 -1", "holds “x”"),
+    ("", "from 1 to 15"),
+])
+def test_custom_kernel_text_errors(text: str, fragment: str) -> None:
+    at = start("en")
+    at.selectbox(key="pg_kernel").set_value("custom").run()
+    at.radio(key="pg_custom_how").set_value("text").run()
+    at.text_area[0].set_value(text).run()
+    assert not at.exception
+    assert any(fragment in e.value for e in at.error), [e.value for e in at.error]
+    assert at.title[0].value == "Convolution playground"
+
+
+def test_custom_kernel_fraction_is_used() -> None:
+    at = start("en")
+    at.selectbox(key="pg_kernel").set_value("custom").run()
+    at.radio(key="pg_custom_how").set_value("text").run()
+    at.text_area[0].set_value("1/9 1/9 1/9\n1/9 1/9 1/9\n1/9 1/9 1/9").run()
+    assert not at.exception and not at.error
+    assert "Sum of the weights: 1." in texts(at)
+
+
+def test_rgb_channels_and_inspector_coordinates() -> None:
+    at = start("en")
+    at.radio(key="pg_mode").set_value("rgb").run()
+    assert not at.exception
+    at.radio(key="pg_channel").set_value("G").run()
+    at.number_input(key="pg_row").set_value(0).run()
+    at.number_input(key="pg_col").set_value(0).run()
+    assert "✅" in texts(at)
+    at.radio(key="pg_channel").set_value("all").run()
+    assert not at.exception
+
+
+def test_inspector_stays_inside_a_shrinking_map() -> None:
+    at = start("en")
+    at.number_input(key="pg_row").set_value(160).run()
+    at.number_input(key="pg_stride").set_value(8).run()
+    assert not at.exception
+    assert at.number_input(key="pg_row").value <= 20
