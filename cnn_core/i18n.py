@@ -13,10 +13,16 @@ _LOCALES = Path(__file__).with_name("locales")
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    """The key → text mapping of one language."""
+    """The key → text mapping of one language: every locales/<lang>/*.json file (one per page) merged."""
     if lang not in LANGUAGES:
         raise ValueError(f"unknown language {lang!r}; use one of {LANGUAGES}")
-    return json.loads((_LOCALES / f"{lang}.json").read_text(encoding="utf-8"))
+    merged: dict[str, str] = {}
+    for path in sorted((_LOCALES / lang).glob("*.json")):
+        part = json.loads(path.read_text(encoding="utf-8"))
+        if clash := merged.keys() & part.keys():
+            raise ValueError(f"{path} repeats keys defined in another file: {sorted(clash)}")
+        merged |= part
+    return merged
 
 
 def translate(key: str, lang: str, **params: object) -> str:

@@ -26,6 +26,11 @@ def test_same_keys_no_empty_values_same_placeholders() -> None:
         assert placeholders(es[key]) == placeholders(en[key]), key
 
 
+def test_each_page_catalogue_exists_in_both_languages() -> None:
+    locales = ROOT / "cnn_core" / "locales"
+    assert {p.name for p in (locales / "es").glob("*.json")} == {p.name for p in (locales / "en").glob("*.json")}
+
+
 def test_languages_really_differ() -> None:
     es, en = catalogue("es"), catalogue("en")
     same = [k for k in es if es[k] == en[k] and len(es[k]) > 12]

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from cnn_core.i18n import catalogue
 from tests.conftest import ROOT, encode
 
-PAGES = ["pages/playground.py"]
+PAGES = {"pages/playground.py": "pg.title", "pages/predictions.py": "pr.title"}
 
 
 def start(lang: str = "en", page: str | None = None) -> AppTest:
@@ -43,7 +43,7 @@ def upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppT
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_runs_in_both_languages(page: str, lang: str) -> None:
     at = start(lang, page)
-    assert at.title[0].value == catalogue(lang)["pg.title"]
+    assert at.title[0].value == catalogue(lang)[PAGES[page]]
     assert not at.error
 
 
@@ -60,6 +60,7 @@ def test_url_paths_differ_from_page_file_names() -> None:
     url_paths = set(re.findall(r'url_path="([^"]+)"', source))
     stems = {p.stem for p in (ROOT / "pages").glob("*.py")}
     assert url_paths and len(url_paths) == source.count("st.Page(") and not url_paths & stems
+    assert {p for p in re.findall(r'st.Page\("pages/(\w+).py"', source)} == stems  # every page file is in the menu
 
 
 def test_default_page_shows_map_arithmetic_and_inspector() -> None:

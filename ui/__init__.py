@@ -1,6 +1,9 @@
 """Streamlit helpers shared by every page: language, image picker, figures."""
 
-from .common import image_picker, labels, language_selector, show_error, t
-from .figures import image_figure, map_figure, matrix_figure
+from .common import image_picker, labels, language_selector, network_ready, show_error, t
+from .figures import bar_figure, heatmap_figure, image_figure, map_figure, matrix_figure, mosaic_figure
 
-__all__ = ["image_figure", "image_picker", "labels", "language_selector", "map_figure", "matrix_figure", "show_error", "t"]
+__all__ = [
+    "bar_figure", "heatmap_figure", "image_figure", "image_picker", "labels", "language_selector", "map_figure",
+    "matrix_figure", "mosaic_figure", "network_ready", "show_error", "t",
+]

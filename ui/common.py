@@ -44,6 +44,25 @@ def show_error(error: InputError) -> None:
     st.error(error.message(current_language()), icon="⚠️")
 
 
+@st.cache_resource(show_spinner=False)
+def _network() -> object:
+    from cnn_core.model import load_model  # imported here: pages without the network never load it
+
+    return load_model()
+
+
+def network_ready() -> bool:
+    """Whether the trained network loads (weights present and matching the model card); explains why not."""
+    from cnn_core.model import ModelError
+
+    try:
+        _network()
+    except ModelError as error:
+        st.error(t("net.unavailable", detail=str(error)), icon="🛑")
+        return False
+    return True
+
+
 @st.cache_data(max_entries=16, show_spinner=False)
 def _decode(data: bytes) -> LoadedImage:
     return open_image(data)

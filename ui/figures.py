@@ -91,3 +91,46 @@ def matrix_figure(
     fig.update_xaxes(showticklabels=side <= 15, dtick=1)
     fig.update_yaxes(showticklabels=side <= 15, dtick=1)
     return _square_axes(fig, height or min(60 + 40 * side, 460), title)
+
+
+def bar_figure(labels: list[str], values: np.ndarray, highlight: int, title: str, percent: bool = True, height: int = 360) -> go.Figure:
+    """Horizontal bars, one per class, the highlighted one in a strong colour."""
+    colors = ["#d62728" if i == highlight else "#9ecae1" for i in range(len(labels))]
+    text = [f"{v:.1%}" if percent else f"{v:.3f}" for v in values]
+    fig = go.Figure(go.Bar(x=values, y=labels, orientation="h", marker_color=colors, text=text, textposition="outside",
+                           hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
+    fig.update_layout(title=dict(text=title), height=height, margin=dict(l=10, r=40, t=40, b=10), dragmode=False,
+                      yaxis=dict(autorange="reversed"))
+    if percent:
+        fig.update_xaxes(range=[0, 1.15], tickformat=".0%")
+    return fig
+
+
+def mosaic_figure(maps: np.ndarray, title: str, hover: str, height: int = 560) -> go.Figure:
+    """C feature maps (C×H×W) tiled in a grid, each scaled to its own range; hover gives channel and raw value."""
+    channels, rows, cols = maps.shape
+    per_row = int(np.ceil(np.sqrt(channels)))
+    grid_rows = int(np.ceil(channels / per_row))
+    gap = 1
+    shown = np.full((grid_rows * (rows + gap) - gap, per_row * (cols + gap) - gap), np.nan, dtype=np.float32)
+    raw = np.full_like(shown, np.nan)
+    channel = np.full(shown.shape, -1, dtype=np.int16)
+    for c in range(channels):
+        r0, c0 = (c // per_row) * (rows + gap), (c % per_row) * (cols + gap)
+        tile = maps[c]
+        span = float(tile.max() - tile.min())
+        shown[r0 : r0 + rows, c0 : c0 + cols] = (tile - tile.min()) / span if span > 0 else 0.0
+        raw[r0 : r0 + rows, c0 : c0 + cols] = tile
+        channel[r0 : r0 + rows, c0 : c0 + cols] = c
+    fig = go.Figure(go.Heatmap(z=shown, customdata=np.stack([channel, raw], axis=-1), colorscale="Viridis", showscale=False,
+                               hovertemplate=hover + "<extra></extra>", hoverongaps=False))
+    return _square_axes(fig, height, title).update_xaxes(showticklabels=False).update_yaxes(showticklabels=False)
+
+
+def heatmap_figure(matrix: np.ndarray, x: list[str], y: list[str], title: str, hover: str, height: int = 520) -> go.Figure:
+    """A labelled matrix with its numbers, e.g. a confusion matrix (rows: true class, columns: predicted)."""
+    fig = go.Figure(go.Heatmap(z=matrix, x=x, y=y, colorscale="Blues", text=matrix, texttemplate="%{text}",
+                               hovertemplate=hover + "<extra></extra>", showscale=False))
+    fig.update_layout(title=dict(text=title), height=height, margin=dict(l=10, r=10, t=40, b=10), dragmode=False,
+                      yaxis=dict(autorange="reversed"))
+    return fig

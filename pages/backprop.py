@@ -1,0 +1,7 @@
+"""Backpropagation by the chain rule."""
+
+import streamlit as st
+
+from ui import t
+
+st.title(t("bp.title"))

@@ -1,0 +1,7 @@
+"""Noise and the Gaussian filter."""
+
+import streamlit as st
+
+from ui import t
+
+st.title(t("nz.title"))

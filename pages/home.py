@@ -1,0 +1,7 @@
+"""Home: convolutional networks."""
+
+import streamlit as st
+
+from ui import t
+
+st.title(t("home.title"))

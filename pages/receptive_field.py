@@ -1,0 +1,7 @@
+"""Receptive fields."""
+
+import streamlit as st
+
+from ui import t
+
+st.title(t("rf.title"))
