@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.transforms.v2 import functional as TF
 
+from .arithmetic import conv_output_size
 from .data import CLASSES
 
 __all__ = [
@@ -168,8 +169,8 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 
 
 def _out_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    """Output length of a conv or pool along one axis."""
-    return (size + 2 * padding - kernel) // stride + 1
+    """Output length of a conv or pool along one axis: the lecture's formula with its floor."""
+    return conv_output_size(size, kernel, stride, padding)
 
 
 def layer_shapes(model: CifarNet, size: int = IMAGE_SIZE) -> list[tuple[str, tuple[int, ...], int]]:
@@ -223,7 +224,7 @@ def preprocess(image: np.ndarray) -> np.ndarray:
     if (height, width) == (IMAGE_SIZE, IMAGE_SIZE):
         return image
     side = min(height, width)
-    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)
+    tensor = torch.from_numpy(np.array(image)).permute(2, 0, 1)  # a copy: shared sample images are read-only
     tensor = TF.center_crop(tensor, [side, side])
     tensor = TF.resize(tensor, [IMAGE_SIZE, IMAGE_SIZE], antialias=True)
     return np.ascontiguousarray(tensor.permute(1, 2, 0).numpy())

@@ -11,7 +11,8 @@ from cnn_core import (
     same_padding, size_steps, to_grayscale,
 )
 from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
-from ui import image_figure, image_picker, labels, map_figure, matrix_figure, show_error, t
+from cnn_core.images import SAMPLES
+from ui import Setting, image_figure, image_picker, labels, map_figure, matrix_figure, plot, share_in_url, show_error, t
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
 CHANNELS = ("R", "G", "B")
@@ -141,9 +142,9 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
         c0=ex.left, c1=ex.left + kernel.shape[1] - 1, padded=padded_cells,
     ))
     f1, f2, f3 = st.columns(3)
-    f1.plotly_chart(matrix_figure(window, t("pg.window"), marked=ex.is_padding, mark=" ᵖ"), key="pg_m_window")
-    f2.plotly_chart(matrix_figure(kernel, t("pg.kernel_matrix")), key="pg_m_kernel")
-    f3.plotly_chart(matrix_figure(ex.products[:, :, channel], t("pg.products")), key="pg_m_products")
+    plot(matrix_figure(window, t("pg.window"), marked=ex.is_padding, mark=" ᵖ"), "pg_m_window", f1)
+    plot(matrix_figure(kernel, t("pg.kernel_matrix")), "pg_m_kernel", f2)
+    plot(matrix_figure(ex.products[:, :, channel], t("pg.products")), "pg_m_products", f3)
     total = float(ex.sums[channel])
     terms = [f"({w:.4g})·({x:.4g})" for w, x in zip(kernel.ravel(), window.ravel())]
     if len(terms) <= 25:
@@ -153,6 +154,12 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
     st.markdown(t("pg.sum_check", total=f"{total:.6g}", value=f"{value:.6g}", row=row, col=col, verdict=verdict))
 
 
+share_in_url("playground", {
+    "pg_sample": Setting(str, SAMPLES), "pg_mode": Setting(str, ("gray", "rgb")), "pg_side": Setting(int, RESOLUTIONS),
+    "pg_kernel": Setting(str, KERNELS + ("custom",)), "pg_ksize": Setting(int, tuple(range(1, MAX_KERNEL_SIZE + 1, 2))),
+    "pg_sigma": Setting(float, low=0.1, high=5.0), "pg_stride": Setting(int, low=1, high=64), "pg_padding": Setting(int, low=0, high=64),
+    "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_row": Setting(int, low=0), "pg_col": Setting(int, low=0),
+})
 st.title(t("pg.title"))
 st.markdown(t("pg.intro"))
 
@@ -175,7 +182,7 @@ st.header(t("pg.kernel_header"))
 kernel = _custom_kernel() if name == "custom" else get_kernel(name, size, sigma)
 if kernel is not None:
     k1, k2 = st.columns([1, 2])
-    k1.plotly_chart(matrix_figure(kernel, t("pg.kernel_shape", rows=kernel.shape[0], cols=kernel.shape[1])), key="pg_kernel_fig")
+    plot(matrix_figure(kernel, t("pg.kernel_shape", rows=kernel.shape[0], cols=kernel.shape[1])), "pg_kernel_fig", k1)
     k2.markdown(t(f"kernel_desc.{name}"))
     k2.caption(t("pg.kernel_sum", total=f"{kernel.sum():.4g}") + " " + t("pg.cross_correlation"))
 
@@ -219,8 +226,8 @@ if fmap is not None:
 
 left, right = st.columns(2)
 in_hover = t("pg.hover_input")
-left.plotly_chart(image_figure(image if mode == "gray" else working, t("pg.input_title", rows=image.shape[0], cols=image.shape[1]),
-                               in_hover, padding=padding if fmap is not None else 0, window=window), key="pg_input")
+plot(image_figure(image if mode == "gray" else working, t("pg.input_title", rows=image.shape[0], cols=image.shape[1]),
+                  in_hover, padding=padding if fmap is not None else 0, window=window), "pg_input", left)
 if error is not None:
     with right:
         show_error(error)
@@ -230,12 +237,12 @@ elif fmap is None:
 else:
     title = t("pg.map_title", rows=fmap.shape[0], cols=fmap.shape[1])
     if view == "all":
-        right.plotly_chart(image_figure(np.clip(np.rint(fmap), 0, 255).astype(np.uint8), title, in_hover), key="pg_rgb")
+        plot(image_figure(np.clip(np.rint(fmap), 0, 255).astype(np.uint8), title, in_hover), "pg_rgb", right)
         right.caption(t("pg.clipped_note"))
     else:
         values = fmap[:, :, channel] if fmap.ndim == 3 else fmap
-        right.plotly_chart(map_figure(values, title, t("pg.hover_map"), selected=(st.session_state.pg_row, st.session_state.pg_col)),
-                           key="pg_fmap", on_select="rerun", selection_mode="points")
+        plot(map_figure(values, title, t("pg.hover_map"), selected=(st.session_state.pg_row, st.session_state.pg_col)),
+             "pg_fmap", right, on_select="rerun", selection_mode="points")
         if values.min() < 0:
             right.caption(t("pg.signed_note"))
 

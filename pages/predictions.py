@@ -9,8 +9,14 @@ from PIL import Image
 from cnn_core.augment import perturb
 from cnn_core.model import CLASSES, feature_maps, layer_shapes, load_model, model_card, predict_logits_batch, preprocess
 from cnn_core.softmax import softmax
-from ui import bar_figure, heatmap_figure, image_picker, labels, map_figure, mosaic_figure, network_ready, t
+from cnn_core.images import SAMPLES
+from ui import Setting, bar_figure, heatmap_figure, image_picker, map_figure, mosaic_figure, network_ready, plot, share_in_url, t
 
+share_in_url("predictions", {
+    "pr_sample": Setting(str, SAMPLES), "pr_dx": Setting(int, low=-16, high=16), "pr_dy": Setting(int, low=-16, high=16),
+    "pr_angle": Setting(int, low=-180, high=180), "pr_scale": Setting(float, low=0.5, high=2.0), "pr_flip": Setting(bool),
+    "pr_noise": Setting(int, low=0, high=100), "pr_layer": Setting(str), "pr_channel": Setting(int, low=0),
+})
 st.title(t("pr.title"))
 st.markdown(t("pr.intro"))
 if not network_ready():
@@ -42,14 +48,14 @@ with left:
     st.image(Image.fromarray(seen).resize((256, 256), Image.Resampling.NEAREST), caption=t("pr.seen_caption"))
     st.metric(t("pr.top"), names[top], f"{probs[top]:.1%}", delta_color="off")
 with right:
-    st.plotly_chart(bar_figure(names, probs, top, t("pr.probabilities")), key="pr_bars")
+    plot(bar_figure(names, probs, top, t("pr.probabilities")), "pr_bars")
 with st.expander(t("pr.softmax_header")):
     st.markdown(t("pr.softmax_text"))
     z_top = float(logits[top])
     st.latex(rf"p_{{\text{{{CLASSES[top]}}}}} = \frac{{e^{{{z_top:.3f}}}}}{{\sum_{{j=1}}^{{10}} e^{{z_j}}}} = "
              rf"\frac{{{np.exp(z_top):.4g}}}{{{np.exp(logits.astype(np.float64)).sum():.4g}}} = {probs[top]:.4f}")
     if st.toggle(t("pr.show_logits"), key="pr_logits"):
-        st.plotly_chart(bar_figure(names, logits, top, t("pr.logits"), percent=False), key="pr_logit_bars")
+        plot(bar_figure(names, logits, top, t("pr.logits"), percent=False), "pr_logit_bars")
 
 st.header(t("pr.inside_header"))
 maps = feature_maps(seen)
@@ -62,15 +68,17 @@ table = [
 st.markdown(t("pr.flow_text"))
 st.dataframe(table, hide_index=True)
 
+if st.session_state.get("pr_layer") not in maps:
+    st.session_state.pop("pr_layer", None)
 layer = st.selectbox(t("pr.layer"), list(maps), index=1, key="pr_layer",
                      format_func=lambda n: f"{n} · {'×'.join(map(str, maps[n].shape))}")
 values = maps[layer]
-st.plotly_chart(mosaic_figure(values, t("pr.mosaic_title", layer=layer, channels=values.shape[0]), t("pr.mosaic_hover")),
-                key="pr_mosaic")
+plot(mosaic_figure(values, t("pr.mosaic_title", layer=layer, channels=values.shape[0]), t("pr.mosaic_hover")), "pr_mosaic")
 st.caption(t("pr.mosaic_note"))
-channel = int(st.number_input(t("pr.channel"), 0, values.shape[0] - 1, 0, key="pr_channel"))
-st.plotly_chart(map_figure(values[channel], t("pr.channel_title", layer=layer, channel=channel), t("pg.hover_map"), height=380),
-                key="pr_channel_fig")
+st.session_state.pr_channel = min(int(st.session_state.get("pr_channel", 0)), values.shape[0] - 1)
+channel = int(st.number_input(t("pr.channel"), 0, values.shape[0] - 1, key="pr_channel"))
+plot(map_figure(values[channel], t("pr.channel_title", layer=layer, channel=channel), t("pg.hover_map"), height=380),
+     "pr_channel_fig")
 
 st.subheader(t("pr.filters_header"))
 st.markdown(t("pr.filters_text"))
@@ -94,8 +102,8 @@ m4.metric(t("pr.train_time"), f"{training['time_seconds'] / 60:.0f} min", t("pr.
 st.caption(t("pr.card_source", data=card["data"]["description"], hardware=training["hardware"]["cpu"]))
 per_class = np.array([evaluation["per_class_accuracy"][c] for c in CLASSES])
 c1, c2 = st.columns([1, 1])
-c1.plotly_chart(bar_figure(names, per_class, int(per_class.argmin()), t("pr.per_class")), key="pr_per_class")
-c2.plotly_chart(heatmap_figure(np.array(evaluation["confusion_matrix"]), names, names, t("pr.confusion"), t("pr.confusion_hover")),
-                key="pr_confusion")
+plot(bar_figure(names, per_class, int(per_class.argmin()), t("pr.per_class")), "pr_per_class", c1)
+plot(heatmap_figure(np.array(evaluation["confusion_matrix"]), names, names, t("pr.confusion"), t("pr.confusion_hover")),
+     "pr_confusion", c2)
 with st.expander(t("pr.recipe")):
     st.json(training["recipe"], expanded=True)

@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+import streamlit.testing.v1.app_test as app_test
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from streamlit.runtime.pages_manager import PagesManager
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -27,6 +29,28 @@ def encode(pixels: np.ndarray, fmt: str = "PNG", **options) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format=fmt, **options)
     return buffer.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def apptest_runs_like_a_warm_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AppTest resets PagesManager.uses_pages_directory before every run, so each run would be a server's first run
+    (Streamlit's old pages/-folder mode, which runs a page without app.py). Give AppTest its own copy of the flag to
+    reset, and run as a server does after its first run: app.py, then the page. The browser tests cover the first run."""
+    monkeypatch.setattr(app_test, "PagesManager", type("AppTestPagesManager", (PagesManager,), {}))
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)
+
+
+def open_app(page: str | None = None, lang: str = "en", **query: str):
+    """An AppTest of app.py in `lang` with `query` in the URL, switched to `page`; asserts it ran without exception."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"lang": lang, **query})
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
 
 
 @pytest.fixture

@@ -70,7 +70,7 @@ def test_click_on_the_feature_map_moves_the_inspector(server: str, page: Page) -
 
 
 def test_network_page_predicts_and_shows_layers(server: str, page: Page) -> None:
-    page.goto(server + "/network?lang=en")
+    page.goto(server + "/predictions?lang=en")
     expect(page.get_by_role("heading", name="A real convolutional network: CIFAR-10")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Prediction", exact=True)).to_be_visible(timeout=60_000)
     expect(page.get_by_test_id("stMetricValue").first).to_have_text("cat")

@@ -55,11 +55,11 @@ def test_language_switch_in_sidebar_persists() -> None:
     assert at.title[0].value == "Convolution playground" and at.selectbox(key="lang").value == "en"
 
 
-def test_url_paths_differ_from_page_file_names() -> None:
+def test_url_paths_are_the_page_file_names() -> None:
     source = (ROOT / "app.py").read_text(encoding="utf-8")
-    url_paths = set(re.findall(r'url_path="([^"]+)"', source))
+    pairs = re.findall(r'st.Page\("pages/(\w+).py".*?url_path="([^"]+)"', source)
     stems = {p.stem for p in (ROOT / "pages").glob("*.py")}
-    assert url_paths and len(url_paths) == source.count("st.Page(") and not url_paths & stems
+    assert len(pairs) == source.count("st.Page(") and all(stem == url for stem, url in pairs)
     assert {p for p in re.findall(r'st.Page\("pages/(\w+).py"', source)} == stems  # every page file is in the menu
 
 
@@ -174,3 +174,56 @@ def test_inspector_stays_inside_a_shrinking_map() -> None:
     at.number_input(key="pg_stride").set_value(8).run()
     assert not at.exception
     assert at.number_input(key="pg_row").value <= 20
+
+
+SHARED_SETTINGS = [  # page, widget type, key, a value different from the default
+    ("pages/playground.py", "selectbox", "pg_kernel", "gaussian"),
+    ("pages/playground.py", "number_input", "pg_stride", 3),
+    ("pages/playground.py", "number_input", "pg_padding", 2),
+    ("pages/playground.py", "select_slider", "pg_side", 128),
+    ("pages/playground.py", "radio", "pg_mode", "rgb"),
+    ("pages/playground.py", "selectbox", "pg_sample", "shapes"),
+    ("pages/predictions.py", "slider", "pr_dx", 5),
+    ("pages/predictions.py", "toggle", "pr_flip", True),
+    ("pages/pooling.py", "number_input", "pool_window", 3),
+    ("pages/pooling.py", "radio", "pool_mode", "avg"),
+    ("pages/receptive_field.py", "radio", "rf_stack", "custom"),
+    ("pages/softmax_loss.py", "select_slider", "sm_temperature", 2.0),
+    ("pages/backprop.py", "number_input", "bp_w", 1.5),
+    ("pages/augmentation.py", "slider", "aug_degrees", 45),
+    ("pages/denoising.py", "select_slider", "nz_size", 7),
+    ("pages/denoising.py", "radio", "nz_kind", "salt_pepper"),
+]
+
+
+@pytest.mark.parametrize(("page", "kind", "key", "value"), SHARED_SETTINGS)
+def test_settings_round_trip_through_the_url(page: str, kind: str, key: str, value: object) -> None:
+    at = start("en", page)
+    getattr(at, kind)(key=key).set_value(value).run()
+    at.run()  # the URL is written at the start of each run, from the latest widget values
+    link = dict(at.query_params)
+    assert link[key] == ("1" if value is True else str(value)) and link["lang"] == "en"
+    fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    fresh.query_params.update(link)
+    fresh.run()
+    if page != "pages/playground.py":
+        fresh.switch_page(page).run()
+    assert not fresh.exception
+    assert getattr(fresh, kind)(key=key).value == value
+
+
+def test_bad_link_values_fall_back_with_a_message() -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"lang": "en", "pg_stride": "-4", "pg_kernel": "<script>", "presenter": "yes"})
+    at.run()
+    assert not at.exception
+    assert at.number_input(key="pg_stride").value == 1 and at.selectbox(key="pg_kernel").value == "sobel_x"
+    assert len(at.toast) == 3
+
+
+def test_presenter_view_from_the_link() -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"lang": "es", "presenter": "1"})
+    at.run()
+    assert at.toggle(key="presenter").value is True
+    assert any("font-size: 22px" in h.proto.body for h in at.get("html"))

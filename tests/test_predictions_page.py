@@ -10,18 +10,13 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_core import model as m
 from cnn_core.model import CLASSES, predict
-from tests.conftest import ROOT, encode
+from tests.conftest import ROOT, open_app, encode
 
 PAGE = "pages/predictions.py"
 
 
 def open_page(lang: str = "en") -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params["lang"] = lang
-    at.run()
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return open_app(PAGE, lang)
 
 
 def shown_prediction(at: AppTest) -> str:

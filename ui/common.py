@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from cnn_core import ImageError, InputError, LoadedImage, open_image, sample_image
 from cnn_core.i18n import LANGUAGES, pick_language, translate
@@ -13,11 +16,24 @@ LANGUAGE_NAMES = {"es": "Español", "en": "English"}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 
 
+def _leave_page_folder_mode() -> None:
+    """Rerun through app.py if Streamlit started this run in its old pages/-folder mode.
+
+    A server's runs use that mode until st.navigation has run once, and a deep link (/quiz?seed=7) would then run the
+    page file alone: no app.py, no language menu, and the mode would stay on. Every page calls t() first, so the check
+    lives here. The page's url_path is its file name, so the rerun lands on the same page.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def current_language() -> str:
     """The language of this session: chosen in the sidebar, else ?lang=, else the browser's."""
-    if "lang" not in st.session_state:
-        st.session_state.lang = pick_language(st.query_params.get("lang"), st.context.locale)
-    return st.session_state.lang
+    _leave_page_folder_mode()
+    if "language" not in st.session_state:
+        st.session_state.language = pick_language(st.query_params.get("lang"), st.context.locale)
+    return st.session_state.language
 
 
 def t(key: str, **params: object) -> str:
@@ -31,12 +47,19 @@ def labels(prefix: str):
     return lambda value: translate(f"{prefix}{value}", lang)
 
 
+def _language_chosen() -> None:
+    st.session_state.language = st.session_state.lang
+
+
 def language_selector() -> str:
     """The sidebar's language choice, kept in the URL so that a shared link keeps it."""
-    current_language()
-    st.sidebar.selectbox("Idioma · Language", LANGUAGES, format_func=LANGUAGE_NAMES.__getitem__, key="lang")
-    st.query_params["lang"] = st.session_state.lang
-    return st.session_state.lang
+    # The choice lives in its own key, not only in the widget's: a widget's state is dropped when Streamlit
+    # renames the widget (as it does after a server's first run), the language must not be.
+    st.session_state.lang = current_language()
+    st.sidebar.selectbox("Idioma · Language", LANGUAGES, format_func=LANGUAGE_NAMES.__getitem__, key="lang",
+                         on_change=_language_chosen)
+    st.query_params["lang"] = st.session_state.language
+    return st.session_state.language
 
 
 def show_error(error: InputError) -> None:
@@ -98,3 +121,67 @@ def image_picker(key: str, container=st.sidebar) -> np.ndarray | None:
             st.info(t("picker.waiting"), icon="📷" if source == "camera" else "📁")
             return None
         return _read_upload(file.getvalue(), file.name)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """How one widget's value is written in a URL and read back, with the values the widget accepts."""
+
+    kind: type  # str, int, float or bool
+    options: tuple = ()
+    low: float | None = None
+    high: float | None = None
+
+    def parse(self, text: str) -> object:
+        """The widget value written as `text`; ValueError when the widget would not accept it."""
+        if self.kind is bool:
+            if text not in ("0", "1", "true", "false"):
+                raise ValueError(text)
+            return text in ("1", "true")
+        value = self.kind(text)
+        if self.options and value not in self.options:
+            raise ValueError(text)
+        if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
+            raise ValueError(text)
+        return value
+
+    def write(self, value: object) -> str:
+        """The widget value as URL text."""
+        return ("1" if value else "0") if self.kind is bool else str(value)
+
+
+def share_in_url(page: str, settings: dict[str, Setting]) -> None:
+    """A page's main settings in the URL: taken from it the first time the page runs in a session, then kept in it.
+
+    Call at the top of the page, before its widgets: Streamlit has already put the latest widget values in
+    session state, so the URL written here is the one a student would copy.
+    """
+    loaded = st.session_state.setdefault("_url_loaded", set())
+    if page not in loaded:
+        loaded.add(page)
+        for key, setting in settings.items():
+            if key in st.query_params:
+                try:
+                    st.session_state[key] = setting.parse(st.query_params[key])
+                except ValueError:
+                    st.toast(t("app.bad_url_value", setting=key, value=st.query_params[key][:30]), icon="⚠️")
+    for key, setting in settings.items():
+        if key in st.session_state:
+            st.query_params[key] = setting.write(st.session_state[key])
+
+
+def presenter_mode() -> bool:
+    """The sidebar's presenter toggle (also ?presenter=1): larger text and figures for a projector."""
+    share_in_url("app", {"presenter": Setting(bool)})
+    on = st.sidebar.toggle(t("app.presenter"), key="presenter", help=t("app.presenter_help"))
+    if on:
+        st.html("<style>html { font-size: 22px; } .stMainBlockContainer { max-width: 100%; }</style>")
+    return on
+
+
+def plot(figure, key: str, where=None, **options):
+    """st.plotly_chart (in `where`, a column or container) without toolbar, larger in presenter mode."""
+    if st.session_state.get("presenter"):
+        height = figure.layout.height
+        figure.update_layout(font=dict(size=20), height=int(height * 1.3) if height else None)
+    return (where or st).plotly_chart(figure, key=key, config={"displayModeBar": False}, **options)

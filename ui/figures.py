@@ -62,6 +62,7 @@ def map_figure(
     if rows * cols <= CLICKABLE_LIMIT:
         # Heatmap clicks never reach Streamlit; invisible markers on every pixel do, and carry the hover.
         r, c = np.divmod(np.arange(rows * cols, dtype=np.int32), cols)
+        r, c = r.astype(np.int16), c.astype(np.int16)  # half the bytes sent; maps are far smaller than 32767
         fig.add_trace(go.Scattergl(
             x=c, y=r, customdata=z.ravel(), mode="markers", marker=dict(size=max(2, 400 // max(rows, cols)), opacity=0),
             hovertemplate=hover + "<extra></extra>", showlegend=False,
@@ -122,7 +123,9 @@ def mosaic_figure(maps: np.ndarray, title: str, hover: str, height: int = 560) -
         shown[r0 : r0 + rows, c0 : c0 + cols] = (tile - tile.min()) / span if span > 0 else 0.0
         raw[r0 : r0 + rows, c0 : c0 + cols] = tile
         channel[r0 : r0 + rows, c0 : c0 + cols] = c
-    fig = go.Figure(go.Heatmap(z=shown, customdata=np.stack([channel, raw], axis=-1), colorscale="Viridis", showscale=False,
+    shown = np.where(np.isnan(shown), np.nan, np.rint(shown * 255)).astype(np.float32)
+    customdata = np.stack([channel.astype(np.float32), raw], axis=-1)  # float32: half of what stacking would give
+    fig = go.Figure(go.Heatmap(z=shown, customdata=customdata, colorscale="Viridis", showscale=False, zmin=0, zmax=255,
                                hovertemplate=hover + "<extra></extra>", hoverongaps=False))
     return _square_axes(fig, height, title).update_xaxes(showticklabels=False).update_yaxes(showticklabels=False)
 

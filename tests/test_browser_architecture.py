@@ -1,0 +1,62 @@
+"""The architecture explorer in a real browser: the reference networks and the builder."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.conftest import ROOT, shot, wait_idle
+
+# The page's address as app.py registers it (the navigation owns it, not this test).
+APP = (ROOT / "app.py").read_text(encoding="utf-8")
+URL = "/" + re.search(r'st\.Page\("pages/architecture\.py".*?url_path="([^"]+)"', APP)[1]
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+    page.get_by_role("option", name=option).click()
+    wait_idle(page)
+
+
+def test_cifar_and_alexnet_tables(server: str, page: Page) -> None:
+    page.goto(server + URL + "?lang=en")
+    expect(page.get_by_role("heading", name="Architecture explorer")).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    expect(page.get_by_test_id("stMetricValue").filter(has_text="569,656")).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(1)
+    choose(page, "Network", "AlexNet (torchvision)")
+    expect(page.get_by_test_id("stMetricValue").filter(has_text="61,100,840")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("AdaptiveAvgPool2d", exact=False).first).to_be_visible()
+    expect(page.locator(".stException")).to_have_count(0)
+    shot(page, "architecture_en")
+
+
+def test_builder_reports_the_layer_that_does_not_fit(server: str, page: Page) -> None:
+    page.goto(server + URL + "?lang=en")
+    expect(page.get_by_role("heading", name="Architecture explorer")).to_be_visible(timeout=60_000)
+    wait_idle(page)
+    choose(page, "Network", "My own network (builder)")
+    expect(page.get_by_test_id("stMetricValue").filter(has_text="61,706")).to_be_visible(timeout=30_000)
+    # Edit a cell of the grid like a student: first row, two columns right of the layer type (k), 5 → 3.
+    editor = page.get_by_test_id("stDataFrame").first
+    editor.scroll_into_view_if_needed()
+    box = editor.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 150, box["y"] + 53)  # the first row's layer-type cell, below the 35-px header
+    for key in ("ArrowRight", "ArrowRight", "Enter"):
+        page.keyboard.press(key)
+    cell = page.locator("input.gdg-input")  # the grid's cell editor, opened by Enter
+    expect(cell).to_have_value("5", timeout=10_000)
+    cell.fill("3")
+    cell.press("Enter")
+    wait_idle(page)
+    table = page.get_by_test_id("stDataFrame").nth(1)
+    expect(table.get_by_text("6×30×30", exact=True)).to_be_attached(timeout=30_000)  # (32 − 3 + 2·0)/1 + 1 = 30
+    choose(page, "Start from", "Too many reductions for a 28×28 image")
+    error = page.get_by_text("Layer 5 (conv3) cannot be applied", exact=False)
+    expect(error).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(2)  # the editor and the table up to the failing layer
+    expect(page.locator(".stException")).to_have_count(0)
+    error.scroll_into_view_if_needed()
+    shot(page, "architecture_builder_en")
