@@ -42,10 +42,9 @@ def test_softmax_page_in_the_browser(server: str, page: Page) -> None:
     expect(metric(page, "Most probable class")).to_have_text("dog", timeout=30_000)
     expect(metric(page, "Probability of “cat”")).to_have_text("25.85%", timeout=30_000)  # e² / (e² + e³ + e^0.1)
 
-    edit_cell(page, 2, 1, "abc")
-    expect(page.get_by_text("Row 3 holds “abc”, which is not a number.", exact=False)).to_be_visible(timeout=30_000)
     expect(page.locator(".stException")).to_have_count(0)
-    shot(page, "softmax_loss_bad_en")
+    # A non-numeric cell is checked in AppTest (tests/test_page_softmax_loss.py): typing into the canvas grid a second
+    # time was not reliable enough for CI.
 
 
 def test_temperature_in_spanish(server: str, page: Page) -> None:
