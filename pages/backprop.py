@@ -8,20 +8,11 @@ import streamlit as st
 
 from cnn_core import InputError
 from cnn_core.backprop import ChainRule, autograd_gradients, chain_rule, gradient_step, loss_curve, neuron_loss, tangent_line
-from ui import Setting, share_in_url, show_error, t
+from ui import Setting, latex_number, share_in_url, show_error, t
 
 DEFAULTS = {"bp_w": 0.5, "bp_b": 0.0, "bp_a_prev": 2.0, "bp_y": 0.0, "bp_eta": 1.0}
 LIMIT = 50.0  # the range of w and b in the inputs; a step that would leave it stops at the edge
 SATURATED = 0.01  # σ'(z) below this (|z| > 4.6) makes learning visibly slow
-
-
-def _num(value: float, operand: bool = True) -> str:
-    """A number for LaTeX: 4 significant digits, powers of ten written as such, a negative operand in parentheses."""
-    text = f"{value:.4g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
-    return f"({text})" if operand and value < 0 else text
 
 
 def _state() -> tuple[float, float, float, float]:
@@ -71,9 +62,9 @@ def _forward(c: ChainRule) -> None:
     st.markdown(t("bp.graph_text"))
     st.latex(r"w,\; a^{(l-1)},\; b \;\xrightarrow{\;z \,=\, w\,a^{(l-1)} + b\;}\; z \;\xrightarrow{\;\sigma\;}\; a"
              r" \;\xrightarrow{\;(a - y)^2\;}\; L")
-    st.latex(rf"z = w\,a^{{(l-1)}} + b = {_num(c.w)} \cdot {_num(c.a_prev)} + {_num(c.b)} = {_num(c.z, False)}")
-    st.latex(rf"a = \sigma(z) = \frac{{1}}{{1 + e^{{-z}}}} = \sigma({_num(c.z, False)}) = {_num(c.a, False)}")
-    st.latex(rf"L = (a - y)^2 = ({_num(c.a)} - {_num(c.y)})^2 = {_num(c.loss, False)}")
+    st.latex(rf"z = w\,a^{{(l-1)}} + b = {latex_number(c.w)} \cdot {latex_number(c.a_prev)} + {latex_number(c.b)} = {latex_number(c.z, False)}")
+    st.latex(rf"a = \sigma(z) = \frac{{1}}{{1 + e^{{-z}}}} = \sigma({latex_number(c.z, False)}) = {latex_number(c.a, False)}")
+    st.latex(rf"L = (a - y)^2 = ({latex_number(c.a)} - {latex_number(c.y)})^2 = {latex_number(c.loss, False)}")
 
 
 def _backward(c: ChainRule) -> None:
@@ -82,21 +73,21 @@ def _backward(c: ChainRule) -> None:
     st.latex(r"\frac{\partial L}{\partial w} = \frac{\partial L}{\partial a} \cdot \frac{\partial a}{\partial z} \cdot "
              r"\frac{\partial z}{\partial w}")
     factors = (
-        (rf"\frac{{\partial L}}{{\partial a}} = 2(a - y) = 2({_num(c.a)} - {_num(c.y)}) = {_num(c.dL_da, False)}",
+        (rf"\frac{{\partial L}}{{\partial a}} = 2(a - y) = 2({latex_number(c.a)} - {latex_number(c.y)}) = {latex_number(c.dL_da, False)}",
          t("bp.factor_loss")),
-        (rf"\frac{{\partial a}}{{\partial z}} = \sigma'(z) = \sigma(z)\,(1 - \sigma(z)) = {_num(c.a)}\,(1 - {_num(c.a)})"
-         rf" = {_num(c.da_dz, False)}", t("bp.factor_sigmoid")),
-        (rf"\frac{{\partial z}}{{\partial w}} = a^{{(l-1)}} = {_num(c.dz_dw, False)}", t("bp.factor_input")),
+        (rf"\frac{{\partial a}}{{\partial z}} = \sigma'(z) = \sigma(z)\,(1 - \sigma(z)) = {latex_number(c.a)}\,(1 - {latex_number(c.a)})"
+         rf" = {latex_number(c.da_dz, False)}", t("bp.factor_sigmoid")),
+        (rf"\frac{{\partial z}}{{\partial w}} = a^{{(l-1)}} = {latex_number(c.dz_dw, False)}", t("bp.factor_input")),
     )
     for formula, meaning in factors:
         st.latex(formula)
         st.caption(meaning)
-    st.latex(rf"\frac{{\partial L}}{{\partial w}} = {_num(c.dL_da)} \cdot {_num(c.da_dz)} \cdot {_num(c.dz_dw)}"
-             rf" = {_num(c.dL_dw, False)}")
+    st.latex(rf"\frac{{\partial L}}{{\partial w}} = {latex_number(c.dL_da)} \cdot {latex_number(c.da_dz)} \cdot {latex_number(c.dz_dw)}"
+             rf" = {latex_number(c.dL_dw, False)}")
     st.markdown(t("bp.bias_text"))
     st.latex(rf"\frac{{\partial L}}{{\partial b}} = \frac{{\partial L}}{{\partial a}} \cdot \frac{{\partial a}}{{\partial z}}"
-             rf" \cdot \frac{{\partial z}}{{\partial b}} = {_num(c.dL_da)} \cdot {_num(c.da_dz)} \cdot 1"
-             rf" = {_num(c.dL_db, False)}")
+             rf" \cdot \frac{{\partial z}}{{\partial b}} = {latex_number(c.dL_da)} \cdot {latex_number(c.da_dz)} \cdot 1"
+             rf" = {latex_number(c.dL_db, False)}")
     if c.da_dz < SATURATED:
         st.warning(t("bp.saturated", z=f"{c.z:.3g}", slope=f"{c.da_dz:.2g}"), icon="🐢")
     if c.a_prev == 0:
@@ -155,11 +146,11 @@ def _descent(c: ChainRule) -> None:
     except InputError as caught:
         error, step = caught, None
     if step is not None:
-        eta = _num(step.learning_rate)
-        st.latex(rf"w \leftarrow w - \eta\,\frac{{\partial L}}{{\partial w}} = {_num(c.w, False)} - {eta} \cdot {_num(c.dL_dw)}"
-                 rf" = {_num(step.w_after, False)}")
-        st.latex(rf"b \leftarrow b - \eta\,\frac{{\partial L}}{{\partial b}} = {_num(c.b, False)} - {eta} \cdot {_num(c.dL_db)}"
-                 rf" = {_num(step.b_after, False)}")
+        eta = latex_number(step.learning_rate)
+        st.latex(rf"w \leftarrow w - \eta\,\frac{{\partial L}}{{\partial w}} = {latex_number(c.w, False)} - {eta} \cdot {latex_number(c.dL_dw)}"
+                 rf" = {latex_number(step.w_after, False)}")
+        st.latex(rf"b \leftarrow b - \eta\,\frac{{\partial L}}{{\partial b}} = {latex_number(c.b, False)} - {eta} \cdot {latex_number(c.dL_db)}"
+                 rf" = {latex_number(step.b_after, False)}")
         m1, m2 = st.columns(2)
         m1.metric(t("bp.loss_now"), f"{step.loss_before:.6g}")
         change = step.loss_after - step.loss_before

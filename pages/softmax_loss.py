@@ -12,7 +12,7 @@ from cnn_core import InputError
 from cnn_core.data import CLASSES
 from cnn_core.softmax import SoftmaxSteps, negative_log, parse_logits, sigmoid, softmax_steps
 from cnn_core.images import SAMPLES
-from ui import Setting, bar_figure, image_picker, labels, network_ready, share_in_url, show_error, t
+from ui import Setting, bar_figure, image_picker, labels, latex_number, network_ready, share_in_url, show_error, t
 
 TEMPERATURES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0)
 # Each preset: class names (keys of the class.* catalogue), logits as a student would type them, the true class.
@@ -22,15 +22,6 @@ PRESETS: dict[str, tuple[tuple[str, ...], tuple[str, ...], int]] = {
     "huge": (("cat", "dog"), ("1000", "1001"), 0),
 }
 CURVE_P = np.geomspace(1e-3, 1.0, 200)
-
-
-def _num(value: float, operand: bool = True) -> str:
-    """A number for LaTeX: 4 significant digits, powers of ten written as such, a negative operand in parentheses."""
-    text = f"{value:.4g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
-    return f"({text})" if operand and value < 0 else text
 
 
 def _unique(names: list[str]) -> list[str]:
@@ -110,8 +101,8 @@ def _softmax_section(logits: np.ndarray, names: list[str], true_class: int) -> S
             st.info(t("sm.hot", t=f"{temperature:g}", uniform=f"{1 / k:.1%}"), icon="🔥")
     st.subheader(t("sm.stable_header"))
     top = float(s.scaled.max())
-    st.latex(rf"m = \max_j \frac{{z_j}}{{T}} = {_num(top, False)}, \qquad "
-             rf"p_i = \frac{{e^{{z_i/T - m}}}}{{\sum_j e^{{z_j/T - m}}}}, \qquad \sum_j e^{{z_j/T - m}} = {_num(s.total, False)}")
+    st.latex(rf"m = \max_j \frac{{z_j}}{{T}} = {latex_number(top, False)}, \qquad "
+             rf"p_i = \frac{{e^{{z_i/T - m}}}}{{\sum_j e^{{z_j/T - m}}}}, \qquad \sum_j e^{{z_j/T - m}} = {latex_number(s.total, False)}")
     st.markdown(t("sm.stable_text"))
     if s.overflow:
         st.warning(t("sm.overflow", top=f"{top:.6g}"), icon="💥")
@@ -137,10 +128,10 @@ def _loss_section(s: SoftmaxSteps, names: list[str]) -> None:
     st.header(t("sm.loss_header"))
     st.markdown(t("sm.loss_text"))
     y, p, k = s.true_class, float(s.probabilities[s.true_class]), len(names)
-    st.latex(rf"L = -\log p_y = -\log\left({_num(p, False)}\right) = {_num(s.loss, False)}")
+    st.latex(rf"L = -\log p_y = -\log\left({latex_number(p, False)}\right) = {latex_number(s.loss, False)}")
     st.markdown(t("sm.lse_text"))
-    st.latex(rf"L = \log \sum_j e^{{z_j/T}} - \frac{{z_y}}{{T}} = {_num(s.log_sum_exp)} - {_num(float(s.scaled[y]))}"
-             rf" = {_num(s.loss, False)}")
+    st.latex(rf"L = \log \sum_j e^{{z_j/T}} - \frac{{z_y}}{{T}} = {latex_number(s.log_sum_exp)} - {latex_number(float(s.scaled[y]))}"
+             rf" = {latex_number(s.loss, False)}")
     if p == 0:
         st.info(t("sm.underflow"), icon="🔬")
     c1, c2, c3 = st.columns(3)

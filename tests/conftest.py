@@ -131,3 +131,10 @@ def shot(page: Page, name: str) -> Path:
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
     return path
+
+
+def tall_shot(page: Page, name: str) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its own container, so the viewport is made tall."""
+    page.set_viewport_size({"width": 1400, "height": 3400})
+    wait_idle(page)
+    shot(page, name)

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.conftest import shot, wait_idle
-
-
-def tall_shot(page: Page, name: str) -> None:
-    """A screenshot of the whole page: Streamlit scrolls inside its own container, so the viewport is made tall."""
-    page.set_viewport_size({"width": 1400, "height": 3400})
-    wait_idle(page)
-    shot(page, name)
+from tests.conftest import shot, wait_idle, tall_shot
 
 
 def test_receptive_field_page_in_the_browser(server: str, page: Page) -> None:

@@ -185,3 +185,12 @@ def plot(figure, key: str, where=None, **options):
         height = figure.layout.height
         figure.update_layout(font=dict(size=20), height=int(height * 1.3) if height else None)
     return (where or st).plotly_chart(figure, key=key, config={"displayModeBar": False}, **options)
+
+
+def latex_number(value: float, operand: bool = True) -> str:
+    """A number for LaTeX: 4 significant digits, powers of ten written as such, a negative operand in parentheses."""
+    text = f"{value:.4g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    return f"({text})" if operand and value < 0 else text
