@@ -40,7 +40,7 @@ from .model import (
 class Recipe:
     """Hyperparameters, in airbench's decoupled form (per 1024 examples, independent of momentum)."""
 
-    epochs: int = 16
+    epochs: int = 22  # measured: 16 epochs reach 89.9% with TTA on the JPEG data, 22 reach 90.1%
     batch_size: int = 1024
     lr: float = 11.5  # per 1024 examples
     momentum: float = 0.85  # Nesterov
