@@ -12,18 +12,14 @@ from cnn_core.pooling import (
     POOL_MODES, explain_pool_output, matching_conv_parameters, pool2d, pool_parameters, pooled_volume,
 )
 from cnn_core.images import SAMPLES
-from ui import Setting, image_figure, image_picker, labels, map_figure, matrix_figure, network_ready, share_in_url, show_error, t
+from ui import (
+    Setting, editable, image_figure, image_picker, labels, map_figure, matrix_figure, network_maps, network_ready, share_in_url,
+    show_error, t,
+)
 from ui.figures import HEIGHT
 
 SIDES = (16, 32, 48, 64, 96, 128)
 LECTURE = dict(height=32, width=32, channels=12, window=2, stride=2)  # the lecture's example volume
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def _maps(pixels: np.ndarray) -> dict[str, np.ndarray]:
-    from cnn_core.model import feature_maps
-
-    return feature_maps(pixels)
 
 
 @st.cache_data(show_spinner=False)
@@ -149,7 +145,7 @@ if pixels is None:
 values, channels, layer, hover_in = None, 1, None, t("pool.hover_image")
 if source == "fmap":
     if network_ready():
-        maps = _maps(pixels)
+        maps = network_maps(pixels)
         names = list(maps)
         with st.sidebar:
             layer = st.selectbox(t("pool.layer"), names, index=names.index("block1.conv1"), key="pool_layer",
@@ -187,10 +183,10 @@ if layer is None:
     fig_in = image_figure(values, in_title, hover_in)
 else:
     fig_in = map_figure(values, in_title, hover_in)
-left.plotly_chart(_mark_window(fig_in, ex.top, ex.left, k, ex.winner, pooled.winners if show_all else None), key="pool_in")
+left.plotly_chart(_mark_window(editable(fig_in), ex.top, ex.left, k, ex.winner, pooled.winners if show_all else None), key="pool_in")
 out_height = max(240, int(HEIGHT * max(out_rows / in_rows, out_cols / in_cols)))
-fig_out = map_figure(pooled.values, t(f"pool.output_title_{mode}", rows=out_rows, cols=out_cols),
-                     t("pool.hover_map"), selected=(row, col), height=out_height)
+fig_out = editable(map_figure(pooled.values, t(f"pool.output_title_{mode}", rows=out_rows, cols=out_cols),
+                     t("pool.hover_map"), selected=(row, col), height=out_height))
 # The input's colour scale and range, so that the pooled map reads as a smaller copy and equal values look equal.
 heat_in = next(trace for trace in fig_in.data if trace.type == "heatmap")
 low = float(values.min()) if heat_in.zmin is None else heat_in.zmin

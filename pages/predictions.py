@@ -7,10 +7,13 @@ import streamlit as st
 from PIL import Image
 
 from cnn_core.augment import perturb
-from cnn_core.model import CLASSES, feature_maps, layer_shapes, load_model, model_card, predict_logits_batch, preprocess
+from cnn_core.model import CLASSES, layer_shapes, load_model, model_card, preprocess
 from cnn_core.softmax import softmax
 from cnn_core.images import SAMPLES
-from ui import Setting, bar_figure, heatmap_figure, image_picker, map_figure, mosaic_figure, network_ready, plot, share_in_url, t
+from ui import (
+    Setting, bar_figure, heatmap_figure, image_picker, map_figure, mosaic_figure, network_logits, network_maps, network_ready, plot,
+    share_in_url, t,
+)
 
 share_in_url("predictions", {
     "pr_sample": Setting(str, SAMPLES), "pr_dx": Setting(int, low=-16, high=16), "pr_dy": Setting(int, low=-16, high=16),
@@ -39,7 +42,7 @@ if pixels is None:
 
 names = [t(f"class.{c}") for c in CLASSES]
 seen = perturb(preprocess(pixels), shift=(dx, dy), angle=angle, scale=scale, flip=flip, noise=noise)
-logits = predict_logits_batch(seen[None])[0]
+logits = network_logits(seen[None])[0]
 probs = softmax(logits)
 top = int(np.argmax(probs))
 
@@ -58,7 +61,7 @@ with st.expander(t("pr.softmax_header")):
         plot(bar_figure(names, logits, top, t("pr.logits"), percent=False), "pr_logit_bars")
 
 st.header(t("pr.inside_header"))
-maps = feature_maps(seen)
+maps = network_maps(seen)
 shapes = {name: shape for name, shape, _ in layer_shapes(load_model())}
 table = [
     {t("pr.col_layer"): name, t("pr.col_formula"): "×".join(map(str, shapes[name])),

@@ -10,7 +10,7 @@ from PIL import Image, ImageOps
 from cnn_core import InputError
 from cnn_core.receptive_field import LAYER_KINDS, FieldStep, Layer, cifar_layers, input_region, local_field, receptive_fields
 from cnn_core.images import SAMPLES
-from ui import Setting, image_figure, image_picker, labels, share_in_url, show_error, t
+from ui import Setting, editable, image_figure, image_picker, labels, share_in_url, show_error, t
 
 MAX_LAYERS = 10
 DEFAULT_STACK = (("conv", 3, 1, 0), ("conv", 3, 1, 0), ("max", 2, 2, 0), ("conv", 3, 1, 0))
@@ -146,7 +146,7 @@ def _clamp(key: str, size: int, default: int) -> None:
 
 def _region_figure(image: np.ndarray, region, title: str) -> go.Figure:
     """The input with the formula's window (dashed), the pixels the neuron depends on (tinted) and their box."""
-    fig = image_figure(image, title, t("rf.hover_image"))
+    fig = editable(image_figure(image, title, t("rf.hover_image")))
     n = image.shape[0]
     fig.add_trace(go.Heatmap(z=region.mask.astype(np.float32), colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(255,212,0,0.45)"]],
                              zmin=0, zmax=1, showscale=False, hoverinfo="skip"))

@@ -12,7 +12,9 @@ from cnn_core import InputError
 from cnn_core.data import CLASSES
 from cnn_core.softmax import SoftmaxSteps, negative_log, parse_logits, sigmoid, softmax_steps
 from cnn_core.images import SAMPLES
-from ui import Setting, bar_figure, image_picker, labels, latex_number, network_ready, share_in_url, show_error, t
+from ui import (
+    Setting, bar_figure, editable, image_picker, labels, latex_number, network_logits, network_ready, share_in_url, show_error, t,
+)
 
 TEMPERATURES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0)
 # Each preset: class names (keys of the class.* catalogue), logits as a student would type them, the true class.
@@ -57,7 +59,7 @@ def _editable_logits() -> tuple[np.ndarray, list[str], int, str] | None:
 
 def _network_logits() -> tuple[np.ndarray, list[str], int, str] | None:
     """The CIFAR-10 network's logits for the image chosen in the sidebar."""
-    from cnn_core.model import predict_logits_batch, preprocess  # loads torchvision only when this mode is used
+    from cnn_core.model import preprocess  # loads torchvision only when this mode is used
 
     with st.sidebar:
         st.header(t("sm.image_header"))
@@ -66,7 +68,7 @@ def _network_logits() -> tuple[np.ndarray, list[str], int, str] | None:
         st.info(t("sm.waiting_image"))
         return None
     image32 = preprocess(pixels)
-    logits = predict_logits_batch(image32[None])[0].astype(np.float64)
+    logits = network_logits(image32[None])[0].astype(np.float64)
     left, right = st.columns([1, 3])
     left.image(Image.fromarray(image32).resize((160, 160), Image.Resampling.NEAREST), caption=t("sm.image_caption"))
     right.markdown(t("sm.network_text"))
@@ -149,7 +151,7 @@ def _loss_section(s: SoftmaxSteps, names: list[str]) -> None:
         scale = "" if s.temperature == 1 else rf"\frac{{1}}{{T}}"
         st.latex(rf"\frac{{\partial L}}{{\partial z_i}} = {scale}\left(p_i - \mathbb{{1}}[i = y]\right)")
         st.markdown(t("sm.gradient_text", name=names[y], value=f"{s.gradient[y]:.4f}"))
-    gradient = bar_figure(names, s.gradient, y, t("sm.gradient_title"), percent=False, height=max(240, 60 + 30 * k))
+    gradient = editable(bar_figure(names, s.gradient, y, t("sm.gradient_title"), percent=False, height=max(240, 60 + 30 * k)))
     span = float(s.gradient.max() - s.gradient.min()) or 1.0
     gradient.update_xaxes(range=[float(s.gradient.min()) - 0.2 * span, float(s.gradient.max()) + 0.2 * span])  # room for the labels
     st.plotly_chart(gradient, key="sm_gradient")

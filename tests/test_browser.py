@@ -62,7 +62,12 @@ def test_click_on_the_feature_map_moves_the_inspector(server: str, page: Page) -
     chart.scroll_into_view_if_needed()
     box = chart.locator(".nsewdrag").first.bounding_box()
     assert box is not None
-    page.mouse.click(box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2)
+    x, y = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.2
+    # Plotly turns a click into a selection only for the point under the hover label; hover first, as a hand does.
+    page.mouse.move(x - 3, y - 3)
+    page.mouse.move(x, y, steps=3)
+    expect(chart.locator(".hoverlayer .hovertext")).to_have_count(1, timeout=15_000)
+    page.mouse.click(x, y)
     wait_idle(page)
     expect(row).not_to_have_value(before, timeout=15_000)
     assert int(row.input_value()) < int(before)

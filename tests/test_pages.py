@@ -9,20 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnn_core.i18n import catalogue
-from tests.conftest import ROOT, encode
+from tests.conftest import ROOT, encode, open_app
 
 PAGES = {"pages/playground.py": "pg.title", "pages/predictions.py": "pr.title"}
-
-
-def start(lang: str = "en", page: str | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.query_params["lang"] = lang
-    at.run()
-    if page:
-        at.switch_page(page)
-        at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def texts(at: AppTest) -> str:
@@ -42,13 +31,13 @@ def upload(at: AppTest, name: str, data: bytes, mime: str = "image/png") -> AppT
 @pytest.mark.parametrize("lang", ["es", "en"])
 @pytest.mark.parametrize("page", PAGES)
 def test_every_page_runs_in_both_languages(page: str, lang: str) -> None:
-    at = start(lang, page)
+    at = open_app(page, lang)
     assert at.title[0].value == catalogue(lang)[PAGES[page]]
     assert not at.error
 
 
 def test_language_switch_in_sidebar_persists() -> None:
-    at = start("es")
+    at = open_app(lang="es")
     at.selectbox(key="lang").set_value("en").run()
     assert at.title[0].value == "Convolution playground"
     at.run()  # a later rerun keeps it
@@ -64,7 +53,7 @@ def test_url_paths_are_the_page_file_names() -> None:
 
 
 def test_default_page_shows_map_arithmetic_and_inspector() -> None:
-    at = start("en")
+    at = open_app(lang="en")
     text = texts(at)
     assert "It matches the shape the convolution produced" in text
     assert "✅" in text  # the inspector's sum equals the feature-map value
@@ -74,7 +63,7 @@ def test_default_page_shows_map_arithmetic_and_inspector() -> None:
 
 def test_upload_works_and_large_photo_is_reported(photo: np.ndarray) -> None:
     big = np.kron(photo, np.ones((30, 30, 1), dtype=np.uint8))  # 1440 × 1920
-    at = upload(start("en"), "big.jpg", encode(big, "JPEG"), "image/jpeg")
+    at = upload(open_app(lang="en"), "big.jpg", encode(big, "JPEG"), "image/jpeg")
     text = texts(at)
     assert "1920×1440" in text and "reduced" in text
     assert "Input 192×256" in [c.value for c in at.get("plotly_chart")].__repr__() or "It matches" in text
@@ -87,7 +76,7 @@ def test_upload_works_and_large_photo_is_reported(photo: np.ndarray) -> None:
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, "damaged"),
 ])
 def test_bad_upload_shows_error_not_exception(data: bytes, fragment: str) -> None:
-    at = upload(start("en"), "broken.png", data)
+    at = upload(open_app(lang="en"), "broken.png", data)
     assert at.error and fragment in at.error[0].value and "broken.png" in at.error[0].value
     assert at.title[0].value == "Convolution playground"
     assert "2 · Filter (kernel)" in [h.value for h in at.header]  # the rest of the page still works
@@ -95,7 +84,7 @@ def test_bad_upload_shows_error_not_exception(data: bytes, fragment: str) -> Non
 
 
 def test_impossible_configuration_is_explained(photo: np.ndarray) -> None:
-    at = upload(start("es"), "tiny.png", encode(photo[:4, :4]))
+    at = upload(open_app(lang="es"), "tiny.png", encode(photo[:4, :4]))
     at.selectbox(key="pg_kernel").set_value("gaussian").run()
     at.select_slider(key="pg_ksize").set_value(9).run()
     assert not at.exception
@@ -105,7 +94,7 @@ def test_impossible_configuration_is_explained(photo: np.ndarray) -> None:
 
 
 def test_stride_that_does_not_divide_shows_the_floor() -> None:
-    at = start("en")
+    at = open_app(lang="en")
     at.number_input(key="pg_stride").set_value(4).run()
     assert not at.exception
     assert any("not divisible" in w.value for w in at.warning)
@@ -113,7 +102,7 @@ def test_stride_that_does_not_divide_shows_the_floor() -> None:
 
 
 def test_same_padding_button() -> None:
-    at = start("en")
+    at = open_app(lang="en")
     at.selectbox(key="pg_kernel").set_value("box_blur").run()
     at.select_slider(key="pg_ksize").set_value(7).run()
     at.number_input(key="pg_stride").set_value(3).run()
@@ -123,7 +112,7 @@ def test_same_padding_button() -> None:
 
 
 def test_same_padding_with_even_kernel_explains_why_not() -> None:
-    at = start("en")
+    at = open_app(lang="en")
     at.selectbox(key="pg_kernel").set_value("custom").run()
     at.number_input(key="pg_rows").set_value(2).run()
     at.number_input(key="pg_cols").set_value(2).run()
@@ -138,7 +127,7 @@ def test_same_padding_with_even_kernel_explains_why_not() -> None:
     ("", "from 1 to 15"),
 ])
 def test_custom_kernel_text_errors(text: str, fragment: str) -> None:
-    at = start("en")
+    at = open_app(lang="en")
     at.selectbox(key="pg_kernel").set_value("custom").run()
     at.radio(key="pg_custom_how").set_value("text").run()
     at.text_area[0].set_value(text).run()
@@ -148,7 +137,7 @@ def test_custom_kernel_text_errors(text: str, fragment: str) -> None:
 
 
 def test_custom_kernel_fraction_is_used() -> None:
-    at = start("en")
+    at = open_app(lang="en")
     at.selectbox(key="pg_kernel").set_value("custom").run()
     at.radio(key="pg_custom_how").set_value("text").run()
     at.text_area[0].set_value("1/9 1/9 1/9\n1/9 1/9 1/9\n1/9 1/9 1/9").run()
@@ -157,7 +146,7 @@ def test_custom_kernel_fraction_is_used() -> None:
 
 
 def test_rgb_channels_and_inspector_coordinates() -> None:
-    at = start("en")
+    at = open_app(lang="en")
     at.radio(key="pg_mode").set_value("rgb").run()
     assert not at.exception
     at.radio(key="pg_channel").set_value("G").run()
@@ -169,7 +158,7 @@ def test_rgb_channels_and_inspector_coordinates() -> None:
 
 
 def test_inspector_stays_inside_a_shrinking_map() -> None:
-    at = start("en")
+    at = open_app(lang="en")
     at.number_input(key="pg_row").set_value(160).run()
     at.number_input(key="pg_stride").set_value(8).run()
     assert not at.exception
@@ -198,7 +187,7 @@ SHARED_SETTINGS = [  # page, widget type, key, a value different from the defaul
 
 @pytest.mark.parametrize(("page", "kind", "key", "value"), SHARED_SETTINGS)
 def test_settings_round_trip_through_the_url(page: str, kind: str, key: str, value: object) -> None:
-    at = start("en", page)
+    at = open_app(page, "en")
     getattr(at, kind)(key=key).set_value(value).run()
     at.run()  # the URL is written at the start of each run, from the latest widget values
     link = dict(at.query_params)
@@ -227,3 +216,11 @@ def test_presenter_view_from_the_link() -> None:
     at.run()
     assert at.toggle(key="presenter").value is True
     assert any("font-size: 22px" in h.proto.body for h in at.get("html"))
+
+
+@pytest.mark.parametrize("page", ["pages/pooling.py", "pages/receptive_field.py", "pages/softmax_loss.py", "pages/playground.py"])
+def test_shared_figures_stay_as_built(page: str) -> None:
+    """Figures are shared between sessions (ui.figures): a page that drew on one would change it for everybody."""
+    first = [chart.proto.spec for chart in open_app(page).get("plotly_chart")]
+    second = [chart.proto.spec for chart in open_app(page).get("plotly_chart")]  # a second student, served from the cache
+    assert first and second == first

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
@@ -72,6 +73,22 @@ def _network() -> object:
     from cnn_core.model import load_model  # imported here: pages without the network never load it
 
     return load_model()
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def network_logits(images: np.ndarray) -> np.ndarray:
+    """N×32×32×3 uint8 → N×10 logits (with the test-time views), shared by every session: a class on one link asks once."""
+    from cnn_core.model import predict_logits_batch
+
+    return predict_logits_batch(images)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)  # 0.65 MB an image
+def network_maps(image: np.ndarray) -> dict[str, np.ndarray]:
+    """Every conv and pool layer's output (C×H×W) for one image, shared by every session."""
+    from cnn_core.model import feature_maps
+
+    return feature_maps(image)
 
 
 def network_ready() -> bool:
@@ -183,6 +200,7 @@ def plot(figure, key: str, where=None, **options):
     """st.plotly_chart (in `where`, a column or container) without toolbar, larger in presenter mode."""
     if st.session_state.get("presenter"):
         height = figure.layout.height
+        figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): resize a copy
         figure.update_layout(font=dict(size=20), height=int(height * 1.3) if height else None)
     return (where or st).plotly_chart(figure, key=key, config={"displayModeBar": False}, **options)
 
