@@ -16,6 +16,7 @@ from ui import Setting, image_figure, image_picker, labels, map_figure, matrix_f
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
 CHANNELS = ("R", "G", "B")
+CELLS = "pg_cells"  # the custom kernel in the link
 
 
 def _apply_same(shape: tuple[int, int]) -> None:
@@ -58,6 +59,23 @@ def _custom_kernel() -> np.ndarray | None:
     except InputError as error:
         show_error(error)
         return None
+
+
+def _cells_text(kernel: np.ndarray) -> str:
+    """A custom kernel for the link: rows joined by '|', cells by ',', each number exact (1/9 stays 1/9 to the last bit)."""
+    return "|".join(",".join(f"{v:g}" if float(f"{v:g}") == v else repr(float(v)) for v in row) for row in kernel)
+
+
+def _load_cells(text: str) -> None:
+    """Open the custom kernel of a link in the text editor, or say that the link's kernel is not valid."""
+    try:
+        kernel = parse_kernel([row.split(",") for row in text.split("|")])
+    except InputError:
+        st.toast(t("app.bad_url_value", setting=CELLS, value=text[:30]), icon="⚠️")
+        return
+    rows, cols = kernel.shape
+    st.session_state.update(pg_rows=rows, pg_cols=cols, pg_start="zeros", pg_custom_how="text")
+    st.session_state[f"pg_text_{rows}_{cols}_zeros"] = "\n".join(" ".join(row.split(",")) for row in text.split("|"))
 
 
 def _ranges(indices: tuple[int, ...]) -> str:
@@ -154,12 +172,14 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
     st.markdown(t("pg.sum_check", total=f"{total:.6g}", value=f"{value:.6g}", row=row, col=col, verdict=verdict))
 
 
-share_in_url("playground", {
+linked = share_in_url("playground", {
     "pg_sample": Setting(str, SAMPLES), "pg_mode": Setting(str, ("gray", "rgb")), "pg_side": Setting(int, RESOLUTIONS),
     "pg_kernel": Setting(str, KERNELS + ("custom",)), "pg_ksize": Setting(int, tuple(range(1, MAX_KERNEL_SIZE + 1, 2))),
     "pg_sigma": Setting(float, low=0.1, high=5.0), "pg_stride": Setting(int, low=1, high=64), "pg_padding": Setting(int, low=0, high=64),
     "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_row": Setting(int, low=0), "pg_col": Setting(int, low=0),
 })
+if linked and CELLS in st.query_params:
+    _load_cells(st.query_params[CELLS])
 st.title(t("pg.title"))
 st.markdown(t("pg.intro"))
 
@@ -180,6 +200,10 @@ with st.sidebar:
 
 st.header(t("pg.kernel_header"))
 kernel = _custom_kernel() if name == "custom" else get_kernel(name, size, sigma)
+if name == "custom" and kernel is not None:
+    st.query_params[CELLS] = _cells_text(kernel)
+else:
+    st.query_params.pop(CELLS, None)
 if kernel is not None:
     k1, k2 = st.columns([1, 2])
     plot(matrix_figure(kernel, t("pg.kernel_shape", rows=kernel.shape[0], cols=kernel.shape[1])), "pg_kernel_fig", k1)

@@ -224,3 +224,26 @@ def test_shared_figures_stay_as_built(page: str) -> None:
     first = [chart.proto.spec for chart in open_app(page).get("plotly_chart")]
     second = [chart.proto.spec for chart in open_app(page).get("plotly_chart")]  # a second student, served from the cache
     assert first and second == first
+
+
+def test_a_custom_kernel_travels_in_the_link() -> None:
+    teacher = open_app(lang="es")
+    teacher.selectbox(key="pg_kernel").set_value("custom").run()
+    teacher.radio(key="pg_custom_how").set_value("text").run()
+    teacher.text_area[0].set_value("1 2 1\n0 0 0\n-1/9 -2 -1,5").run()
+    teacher.run()
+    link = dict(teacher.query_params)
+    assert link["pg_kernel"] == "custom" and link["pg_cells"] == "1,2,1|0,0,0|-0.1111111111111111,-2,-1.5"
+    student = open_app(**link)  # lang=es comes with the link
+    assert student.selectbox(key="pg_kernel").value == "custom" and student.radio(key="pg_custom_how").value == "text"
+    assert student.text_area[0].value == "1 2 1\n0 0 0\n-0.1111111111111111 -2 -1.5"
+    assert texts(student) == texts(teacher)  # the same kernel sum, formula, receptive field and inspector sum
+    assert dict(student.query_params) == link
+    teacher.selectbox(key="pg_kernel").set_value("sobel_y").run()
+    assert "pg_cells" not in teacher.query_params
+
+
+def test_a_broken_custom_kernel_link_falls_back_with_a_message() -> None:
+    at = open_app(lang="en", pg_kernel="custom", pg_cells="1,x|2")
+    assert len(at.toast) == 1 and "pg_cells" in at.toast[0].value
+    assert at.selectbox(key="pg_kernel").value == "custom" and not at.error  # the default zero kernel, editable

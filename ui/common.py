@@ -167,14 +167,15 @@ class Setting:
         return ("1" if value else "0") if self.kind is bool else str(value)
 
 
-def share_in_url(page: str, settings: dict[str, Setting]) -> None:
+def share_in_url(page: str, settings: dict[str, Setting]) -> bool:
     """A page's main settings in the URL: taken from it the first time the page runs in a session, then kept in it.
 
     Call at the top of the page, before its widgets: Streamlit has already put the latest widget values in
-    session state, so the URL written here is the one a student would copy.
+    session state, so the URL written here is the one a student would copy. True on the run that read the URL.
     """
     loaded = st.session_state.setdefault("_url_loaded", set())
-    if page not in loaded:
+    first = page not in loaded
+    if first:
         loaded.add(page)
         for key, setting in settings.items():
             if key in st.query_params:
@@ -185,6 +186,7 @@ def share_in_url(page: str, settings: dict[str, Setting]) -> None:
     for key, setting in settings.items():
         if key in st.session_state:
             st.query_params[key] = setting.write(st.session_state[key])
+    return first
 
 
 def presenter_mode() -> bool:
