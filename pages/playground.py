@@ -12,7 +12,7 @@ from cnn_core import (
 )
 from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
 from cnn_core.images import SAMPLES
-from ui import Setting, image_figure, image_picker, labels, map_figure, matrix_figure, plot, share_in_url, show_error, t
+from ui import Setting, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, share_in_url, show_error, t
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
 CHANNELS = ("R", "G", "B")
@@ -78,18 +78,6 @@ def _load_cells(text: str) -> None:
     st.session_state[f"pg_text_{rows}_{cols}_zeros"] = "\n".join(" ".join(row.split(",")) for row in text.split("|"))
 
 
-def _ranges(indices: tuple[int, ...]) -> str:
-    """1, 2, 3, 7 → '1–3, 7'."""
-    parts, start = [], None
-    for i, value in enumerate(indices):
-        if start is None:
-            start = value
-        if i + 1 == len(indices) or indices[i + 1] != value + 1:
-            parts.append(str(start) if start == value else f"{start}–{value}")
-            start = None
-    return ", ".join(parts)
-
-
 def _size_formula(steps: SizeSteps, symbol: str) -> str:
     lecture = rf"{symbol} = \frac{{m - k + 2p}}{{s}} + 1"
     numbers = rf"\frac{{{steps.m} - {steps.k} + 2 \cdot {steps.p}}}{{{steps.s}}} + 1 = \frac{{{steps.numerator}}}{{{steps.s}}} + 1"
@@ -113,7 +101,7 @@ def _arithmetic(steps: dict[str, SizeSteps], computed: tuple[int, int]) -> None:
         if s.s > s.k:
             st.info(t("pg.stride_gaps", s=s.s, k=s.k), icon="🕳️")
         if s.unreached:
-            st.markdown(t(f"pg.unreached_{axis}", which=_ranges(s.unreached), count=len(s.unreached)))
+            st.markdown(t(f"pg.unreached_{axis}", which=index_ranges(s.unreached), count=len(s.unreached)))
         if s.unreached_padding:
             st.markdown(t("pg.unreached_padding", count=s.unreached_padding))
     expected = (steps["rows"].output, steps["cols"].output)

@@ -13,8 +13,8 @@ from cnn_core.pooling import (
 )
 from cnn_core.images import SAMPLES
 from ui import (
-    Setting, editable, image_figure, image_picker, labels, map_figure, matrix_figure, network_maps, network_ready, share_in_url,
-    show_error, t,
+    Setting, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, network_maps, network_ready,
+    share_in_url, show_error, t,
 )
 from ui.figures import HEIGHT
 
@@ -74,17 +74,6 @@ def _size_formula(steps: SizeSteps) -> str:
             rf" = {steps.quotient} + 1 = {steps.output}")
 
 
-def _ranges(indices: tuple[int, ...]) -> str:
-    """1, 2, 3, 7 → '1–3, 7'."""
-    parts, start = [], None
-    for i, value in enumerate(indices):
-        start = value if start is None else start
-        if i + 1 == len(indices) or indices[i + 1] != value + 1:
-            parts.append(str(start) if start == value else f"{start}–{value}")
-            start = None
-    return ", ".join(parts)
-
-
 def _shape_section(height: int, width: int, channels: int, k: int, s: int) -> None:
     """Output size with the formula and its floor, the volume (channels kept) and the parameter count."""
     st.header(t("pool.shape_header"))
@@ -100,7 +89,7 @@ def _shape_section(height: int, width: int, channels: int, k: int, s: int) -> No
             st.warning(t("pool.floor_note", numerator=step.numerator, s=step.s, remainder=step.remainder, m=step.m),
                        icon="✂️")
         if step.unreached:
-            st.markdown(t(f"pool.unreached_{axis}", which=_ranges(step.unreached), count=len(step.unreached)))
+            st.markdown(t(f"pool.unreached_{axis}", which=index_ranges(step.unreached), count=len(step.unreached)))
     if s < k:
         st.info(t("pool.overlap_note", k=k, s=s), icon="🔁")
     rows, cols, kept = pooled_volume(height, width, channels, k, s)

@@ -49,7 +49,7 @@ top = int(np.argmax(probs))
 left, right = st.columns([1, 2])
 with left:
     st.image(Image.fromarray(seen).resize((256, 256), Image.Resampling.NEAREST), caption=t("pr.seen_caption"))
-    st.metric(t("pr.top"), names[top], f"{probs[top]:.1%}", delta_color="off")
+    st.metric(t("pr.top"), names[top], f"{probs[top]:.1%}", delta_color="off", delta_arrow="off")
 with right:
     plot(bar_figure(names, probs, top, t("pr.probabilities")), "pr_bars")
 with st.expander(t("pr.softmax_header")):
@@ -98,10 +98,10 @@ card = model_card()
 evaluation, training = card["evaluation"], card["training"]
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(t("pr.accuracy"), f"{evaluation['test_accuracy_tta']:.2%}", t("pr.accuracy_plain", value=f"{evaluation['test_accuracy']:.2%}"),
-          delta_color="off")
+          delta_color="off", delta_arrow="off")
 m2.metric(t("pr.parameters"), f"{card['parameters']:,}")
 m3.metric(t("pr.macs"), f"{card['multiply_adds_per_image'] / 1e6:.1f} M")
-m4.metric(t("pr.train_time"), f"{training['time_seconds'] / 60:.0f} min", t("pr.epochs", epochs=training["epochs"]), delta_color="off")
+m4.metric(t("pr.train_time"), f"{training['time_seconds'] / 60:.0f} min", t("pr.epochs", epochs=training["epochs"]), delta_color="off", delta_arrow="off")
 st.caption(t("pr.card_source", data=card["data"]["description"], hardware=training["hardware"]["cpu"]))
 per_class = np.array([evaluation["per_class_accuracy"][c] for c in CLASSES])
 c1, c2 = st.columns([1, 1])

@@ -247,3 +247,11 @@ def test_a_broken_custom_kernel_link_falls_back_with_a_message() -> None:
     at = open_app(lang="en", pg_kernel="custom", pg_cells="1,x|2")
     assert len(at.toast) == 1 and "pg_cells" in at.toast[0].value
     assert at.selectbox(key="pg_kernel").value == "custom" and not at.error  # the default zero kernel, editable
+
+
+@pytest.mark.parametrize(("indices", "text"), [((), ""), ((5,), "5"), ((1, 2, 3, 7), "1–3, 7"), ((0, 2, 4), "0, 2, 4"),
+                                                ((8, 9), "8–9")])
+def test_unreached_rows_are_written_as_ranges(indices: tuple[int, ...], text: str) -> None:
+    from ui import index_ranges
+
+    assert index_ranges(indices) == text

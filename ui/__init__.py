@@ -1,13 +1,13 @@
 """Streamlit helpers shared by every page: language, image picker, figures."""
 
 from .common import (
-    Setting, image_picker, labels, latex_number, language_selector, network_logits, network_maps, network_ready, plot,
+    Setting, image_picker, index_ranges, labels, latex_number, language_selector, network_logits, network_maps, network_ready, plot,
     presenter_mode, share_in_url, show_error, t,
 )
 from .figures import bar_figure, editable, heatmap_figure, image_figure, map_figure, matrix_figure, mosaic_figure
 
 __all__ = [
-    "Setting", "latex_number", "plot", "presenter_mode", "share_in_url",
+    "Setting", "index_ranges", "latex_number", "plot", "presenter_mode", "share_in_url",
     "bar_figure", "editable", "heatmap_figure", "image_figure", "image_picker", "labels", "language_selector", "map_figure",
     "matrix_figure", "mosaic_figure", "network_logits", "network_maps", "network_ready", "show_error", "t",
 ]

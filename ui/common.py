@@ -214,3 +214,14 @@ def latex_number(value: float, operand: bool = True) -> str:
         mantissa, exponent = text.split("e")
         text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
     return f"({text})" if operand and value < 0 else text
+
+
+def index_ranges(indices: tuple[int, ...]) -> str:
+    """1, 2, 3, 7 → '1–3, 7'."""
+    parts, start = [], None
+    for i, value in enumerate(indices):
+        start = value if start is None else start
+        if i + 1 == len(indices) or indices[i + 1] != value + 1:
+            parts.append(str(start) if start == value else f"{start}–{value}")
+            start = None
+    return ", ".join(parts)
