@@ -12,7 +12,10 @@ from cnn_core import (
 )
 from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
 from cnn_core.images import SAMPLES
-from ui import Setting, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, share_in_url, show_error, t
+from ui import (
+    Setting, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, share_in_url, show_error, t,
+    take_click,
+)
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
 CHANNELS = ("R", "G", "B")
@@ -121,19 +124,6 @@ def _impossible(image_shape: tuple[int, int], kernel_shape: tuple[int, int], str
             break
 
 
-def _take_click(shape: tuple[int, int]) -> None:
-    """Move the inspected pixel to a new click on the feature map, and keep it inside the map."""
-    event = st.session_state.get("pg_fmap")
-    points = event.selection.points if event and event.get("selection") else []
-    if points and "x" in points[0] and "y" in points[0]:
-        clicked = (int(round(points[0]["y"])), int(round(points[0]["x"])))
-        if clicked != st.session_state.get("pg_clicked"):
-            st.session_state.pg_clicked = clicked
-            st.session_state.pg_row, st.session_state.pg_col = clicked
-    st.session_state.pg_row = min(max(int(st.session_state.get("pg_row", shape[0] // 2)), 0), shape[0] - 1)
-    st.session_state.pg_col = min(max(int(st.session_state.get("pg_col", shape[1] // 2)), 0), shape[1] - 1)
-
-
 def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int, fmap: np.ndarray, channel: int) -> None:
     """The receptive field of the chosen output pixel, the kernel, the products and their sum."""
     rows, cols = fmap.shape[:2]
@@ -232,7 +222,7 @@ else:
 
 window = None
 if fmap is not None:
-    _take_click(fmap.shape[:2])
+    take_click("pg_fmap", "pg", fmap.shape[:2])
     r, c = st.session_state.pg_row, st.session_state.pg_col
     window = (r * stride - padding, c * stride - padding, kernel.shape[0], kernel.shape[1])
 

@@ -14,7 +14,7 @@ from cnn_core.pooling import (
 from cnn_core.images import SAMPLES
 from ui import (
     Setting, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, network_maps, network_ready,
-    share_in_url, show_error, t,
+    share_in_url, show_error, t, take_click,
 )
 from ui.figures import HEIGHT
 
@@ -36,19 +36,6 @@ def _next_pool() -> dict[str, tuple[str, int, int]]:
         for (a, conv), (b, pool) in zip(leaves, leaves[1:])
         if isinstance(conv, nn.Conv2d) and isinstance(pool, nn.MaxPool2d)
     }
-
-
-def _take_click(shape: tuple[int, int]) -> None:
-    """Move the inspected output value to a new click on the pooled map, and keep it inside the map."""
-    event = st.session_state.get("pool_out")
-    points = event.selection.points if event and event.get("selection") else []
-    if points and "x" in points[0] and "y" in points[0]:
-        clicked = (int(round(points[0]["y"])), int(round(points[0]["x"])))
-        if clicked != st.session_state.get("pool_clicked"):
-            st.session_state.pool_clicked = clicked
-            st.session_state.pool_row, st.session_state.pool_col = clicked
-    st.session_state.pool_row = min(max(int(st.session_state.get("pool_row", shape[0] // 2)), 0), shape[0] - 1)
-    st.session_state.pool_col = min(max(int(st.session_state.get("pool_col", shape[1] // 2)), 0), shape[1] - 1)
 
 
 def _mark_window(fig: go.Figure, top: int, left: int, k: int, winner: tuple[int, int] | None,
@@ -162,7 +149,7 @@ except InputError as error:
     st.stop()
 
 out_rows, out_cols = pooled.values.shape
-_take_click((out_rows, out_cols))
+take_click("pool_out", "pool", (out_rows, out_cols))
 row, col = st.session_state.pool_row, st.session_state.pool_col
 ex = explain_pool_output(values, row, col, k, s, mode)
 

@@ -225,3 +225,16 @@ def index_ranges(indices: tuple[int, ...]) -> str:
             parts.append(str(start) if start == value else f"{start}–{value}")
             start = None
     return ", ".join(parts)
+
+
+def take_click(chart: str, prefix: str, shape: tuple[int, int]) -> None:
+    """Move `prefix`_row/_col to a new click on the map drawn with key `chart`, and keep them inside a map of `shape`."""
+    event = st.session_state.get(chart)
+    points = event.selection.points if event and event.get("selection") else []
+    if points and "x" in points[0] and "y" in points[0]:
+        clicked = (int(round(points[0]["y"])), int(round(points[0]["x"])))
+        if clicked != st.session_state.get(f"{prefix}_clicked"):  # a selection stays in the event until the next click
+            st.session_state[f"{prefix}_clicked"] = clicked
+            st.session_state[f"{prefix}_row"], st.session_state[f"{prefix}_col"] = clicked
+    for axis, key in enumerate((f"{prefix}_row", f"{prefix}_col")):
+        st.session_state[key] = min(max(int(st.session_state.get(key, shape[axis] // 2)), 0), shape[axis] - 1)
