@@ -13,8 +13,8 @@ from cnn_core import (
 from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
 from cnn_core.images import SAMPLES
 from ui import (
-    Setting, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, share_in_url, show_error, t,
-    take_click,
+    Setting, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, product_figure, share_in_url,
+    show_error, t, take_click,
 )
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
@@ -137,10 +137,8 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
         "pg.receptive_field", row=row, col=col, r0=ex.top, r1=ex.top + kernel.shape[0] - 1,
         c0=ex.left, c1=ex.left + kernel.shape[1] - 1, padded=padded_cells,
     ))
-    f1, f2, f3 = st.columns(3)
-    plot(matrix_figure(window, t("pg.window"), marked=ex.is_padding, mark=" ᵖ"), "pg_m_window", f1)
-    plot(matrix_figure(kernel, t("pg.kernel_matrix")), "pg_m_kernel", f2)
-    plot(matrix_figure(ex.products[:, :, channel], t("pg.products")), "pg_m_products", f3)
+    plot(product_figure(window, kernel, ex.products[:, :, channel], (t("pg.window"), t("pg.kernel_matrix"), t("pg.products")),
+                        marked=ex.is_padding, mark=" ᵖ"), "pg_products")
     total = float(ex.sums[channel])
     terms = [f"({w:.4g})·({x:.4g})" for w, x in zip(kernel.ravel(), window.ravel())]
     if len(terms) <= 25:

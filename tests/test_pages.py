@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 
 import numpy as np
@@ -52,12 +54,23 @@ def test_url_paths_are_the_page_file_names() -> None:
     assert {p for p in re.findall(r'st.Page\("pages/(\w+).py"', source)} == stems  # every page file is in the menu
 
 
+def _array(z: object) -> np.ndarray:
+    """A Plotly array as it travels to the browser: a list, or base64 bytes with their dtype."""
+    if isinstance(z, dict):
+        return np.frombuffer(base64.b64decode(z["bdata"]), dtype=np.dtype(z["dtype"])).reshape([int(n) for n in str(z.get("shape", -1)).split(",")])
+    return np.asarray(z)
+
+
 def test_default_page_shows_map_arithmetic_and_inspector() -> None:
     at = open_app(lang="en")
     text = texts(at)
     assert "It matches the shape the convolution produced" in text
     assert "✅" in text  # the inspector's sum equals the feature-map value
-    assert len(at.get("plotly_chart")) >= 5
+    charts = at.get("plotly_chart")
+    assert len(charts) == 4  # kernel, input, feature map, and window ⊙ kernel = products
+    window, kernel, products = (_array(trace["z"]) for trace in json.loads(charts[3].proto.spec)["data"])
+    assert np.array_equal(kernel, np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]))  # Sobel x, the default
+    assert np.array_equal(products, window * kernel) and np.ptp(window) > 0
     assert at.latex and "\\frac{m - k + 2p}{s} + 1" in at.latex[0].value
 
 

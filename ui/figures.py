@@ -91,23 +91,62 @@ def map_figure(
     return go.Figure(traces, _square_layout(height, title, shapes, clickmode="event+select"))
 
 
+def _cell_text(z: np.ndarray, decimals: int, marked: np.ndarray | None, mark: str) -> list[list[str]]:
+    """Each cell's number to `decimals` significant digits, `mark` after the marked ones."""
+    z = z + 0.0  # −1 × 0 is −0.0 in floating point; a student should read 0
+    text = [[f"{v:.{decimals}g}" if abs(v) < 10**decimals else f"{v:.0f}" for v in row] for row in z]
+    if marked is not None:
+        text = [[cell + mark if m else cell for cell, m in zip(row, marks)] for row, marks in zip(text, marked)]
+    return text
+
+
+def _cells(z: np.ndarray, text: list[list[str]], axes: str = "") -> go.Heatmap:
+    """A matrix as coloured cells with their numbers, colours centred on 0."""
+    limit = float(np.abs(z).max()) or 1.0
+    return go.Heatmap(z=z, text=text, texttemplate="%{text}", colorscale="RdBu_r", zmin=-limit, zmax=limit, showscale=False,
+                      hovertemplate="%{y}, %{x}: %{z}<extra></extra>", xgap=1, ygap=1, xaxis=f"x{axes}", yaxis=f"y{axes}")
+
+
+def _matrix_height(side: int) -> int:
+    return min(60 + 40 * side, 460)
+
+
 @_shared
 def matrix_figure(
     matrix: np.ndarray, title: str, marked: np.ndarray | None = None, mark: str = "", decimals: int = 3, height: int | None = None,
 ) -> go.Figure:
     """A small matrix as a table of coloured cells with its numbers; `marked` cells get `mark` after the number."""
     z = np.asarray(matrix, dtype=np.float64)
-    text = [[f"{v:.{decimals}g}" if abs(v) < 10**decimals else f"{v:.0f}" for v in row] for row in z]
-    if marked is not None:
-        text = [[cell + mark if m else cell for cell, m in zip(row, marks)] for row, marks in zip(text, marked)]
-    limit = float(np.abs(z).max()) or 1.0
     side = max(z.shape)
-    layout = _square_layout(height or min(60 + 40 * side, 460), title, ticks=side <= 15)
+    layout = _square_layout(height or _matrix_height(side), title, ticks=side <= 15)
     layout["xaxis"]["dtick"] = layout["yaxis"]["dtick"] = 1
-    return go.Figure(go.Heatmap(
-        z=z, text=text, texttemplate="%{text}", colorscale="RdBu_r", zmin=-limit, zmax=limit, showscale=False,
-        hovertemplate="%{y}, %{x}: %{z}<extra></extra>", xgap=1, ygap=1,
-    ), layout)
+    return go.Figure(_cells(z, _cell_text(z, decimals, marked, mark)), layout)
+
+
+@_shared
+def product_figure(
+    window: np.ndarray, kernel: np.ndarray, products: np.ndarray, titles: tuple[str, str, str],
+    marked: np.ndarray | None = None, mark: str = "",
+) -> go.Figure:
+    """Window ⊙ kernel = products: the three matrices of one output value side by side, each with its own colours."""
+    side = max(kernel.shape)
+    ticks = side <= 15
+    domains = ((0.0, 0.29), (0.355, 0.645), (0.71, 1.0))
+    layout: dict = dict(height=_matrix_height(side), margin=dict(l=10, r=10, t=40, b=10), dragmode=False, annotations=[])
+    traces = []
+    for i, (matrix, title) in enumerate(zip((window, kernel, products), titles)):
+        axes = "" if i == 0 else str(i + 1)
+        z = np.asarray(matrix, dtype=np.float64)
+        traces.append(_cells(z, _cell_text(z, 3, marked if i == 0 else None, mark), axes))
+        layout[f"xaxis{axes}"] = dict(domain=domains[i], showgrid=False, zeroline=False, constrain="domain",
+                                      showticklabels=ticks, dtick=1)
+        layout[f"yaxis{axes}"] = dict(showgrid=False, zeroline=False, constrain="domain", showticklabels=ticks, dtick=1,
+                                      autorange="reversed", scaleanchor=f"x{axes}")
+        layout["annotations"].append(dict(text=title, xref=f"x{axes} domain", x=0.5, yref="paper", y=1.0, yanchor="bottom",
+                                          showarrow=False, font=dict(size=16)))
+    for x, symbol in ((0.3225, "⊙"), (0.6775, "=")):
+        layout["annotations"].append(dict(text=symbol, xref="paper", x=x, yref="paper", y=0.5, showarrow=False, font=dict(size=26)))
+    return go.Figure(traces, layout)
 
 
 @_shared
