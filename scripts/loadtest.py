@@ -7,9 +7,10 @@ exceptions in the deltas, error boxes, disconnects, timeouts and script_finished
 
 Run:  .venv/bin/python scripts/loadtest.py --sessions 40                  (starts `streamlit run app.py` on 127.0.0.1)
       .venv/bin/python scripts/loadtest.py --sessions 40 --url http://127.0.0.1:8501   (a server already running here)
-Options: --think S (mean pause between a student's steps), --ramp S (arrivals spread over S seconds), --timeout,
---step-timeout, --server-env NAME=VALUE, --json FILE. Exit status 0 only when every student finished every step
-without an error and the p95 rerun latency is under 1 s.
+By default the students arrive over 10 s and pause 1 to 3 s between steps (--think 2: the mean, uniform within ±50 %),
+a class following the teacher; --think 0 --ramp 0 has every student click at the same instant, the worst case.
+Options: --think S, --ramp S, --timeout, --step-timeout, --server-env NAME=VALUE, --json FILE. Exit status 0 only when
+every student finished every step without an error and the p95 rerun latency is under 1 s.
 From Python: `run_load(sessions=40)` returns the results dict that the CLI prints.
 """
 
@@ -705,8 +706,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=40, help="concurrent students (default 40)")
     parser.add_argument("--url", help="a running server on loopback, e.g. http://127.0.0.1:8501 (default: start one)")
     parser.add_argument("--pid", type=int, help="the running server's pid, for memory (default: found via /proc)")
-    parser.add_argument("--think", type=float, default=0.0, help="mean seconds a student waits between steps (default 0)")
-    parser.add_argument("--ramp", type=float, default=0.0, help="seconds over which the students arrive (default 0)")
+    parser.add_argument("--think", type=float, default=2.0, help="mean seconds a student waits between steps (default 2)")
+    parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which the students arrive (default 10)")
     parser.add_argument("--step-timeout", type=float, default=60.0)
     parser.add_argument("--timeout", type=float, default=600.0, help="overall limit in seconds (default 600)")
     parser.add_argument("--no-warmup", action="store_true", help="measure the very first visit too")
