@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnn_core import InputError
 from cnn_core.architecture import BUILDER_KINDS, REFERENCE_NETWORKS, SPATIAL, Row, Trace, build, model_trace, reference_network
-from ui import labels, show_error, t
+from ui import Setting, labels, share_in_url, show_error, t
 from ui.common import current_language
 
 NETWORKS = (*REFERENCE_NETWORKS, "custom")
@@ -166,6 +166,11 @@ def _builder() -> Trace | None:
         return None
 
 
+share_in_url("architecture", {
+    "arch_net": Setting(str, NETWORKS), "arch_compact": Setting(bool), "arch_start": Setting(str, tuple(STARTS)),
+    **{key: Setting(int, low=1, high=4096) for key in ("arch_b_h", "arch_b_w", "arch_b_c")},
+    **{f"arch_side_{name}": Setting(int, low=1, high=1024) for name in REFERENCE_NETWORKS},
+})
 st.title(t("arch.title"))
 st.markdown(t("arch.intro"))
 choice = st.selectbox(t("arch.network"), NETWORKS, format_func=labels("arch.net_"), key="arch_net")

@@ -230,6 +230,9 @@ share_in_url("augmentation", {
     "aug_min_area": Setting(int, low=10, high=100), "aug_brightness": Setting(float, low=0.0, high=1.0),
     "aug_contrast": Setting(float, low=0.0, high=1.0), "aug_saturation": Setting(float, low=0.0, high=1.0),
     "aug_hue": Setting(float, low=0.0, high=0.5), "aug_count": Setting(int, COUNTS), "aug_seed": Setting(int, low=0, high=10_000),
+    "aug_sound": Setting(str, (*SOUNDS, "upload")), "aug_window": Setting(int, WINDOWS_MS), "aug_hop": Setting(int, HOPS_MS),
+    "aug_warp": Setting(int, low=-40, high=40), "aug_freq_width": Setting(int, low=0, high=60),
+    "aug_time_width": Setting(int, low=0, high=100), "aug_spec_seed": Setting(int, low=0, high=10_000),
 })
 st.title(t("aug.title"))
 st.markdown(t("aug.intro"))

@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnn_core import InputError
 from cnn_core.parameters import LECTURE_PRESETS, ParameterCount, conv_count, fc_count, growth
-from ui import show_error, t
+from ui import Setting, share_in_url, show_error, t
 from ui.common import current_language
 
 SIDES = np.unique(np.geomspace(8, 512, 60).round().astype(np.int64))
@@ -72,6 +72,10 @@ def _growth_figure(fc: np.ndarray, conv: np.ndarray, channels: int, neurons: int
     return fig
 
 
+share_in_url("parameters", {
+    **{f"params_{field}": Setting(int, low=1, high=high) for field, high in LIMITS.items()},
+    "params_bias": Setting(bool), "params_log": Setting(bool),
+})
 st.title(t("params.title"))
 st.markdown(t("params.intro"))
 

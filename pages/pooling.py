@@ -97,6 +97,8 @@ def _shape_section(height: int, width: int, channels: int, k: int, s: int) -> No
 share_in_url("pooling", {
     "pool_sample": Setting(str, SAMPLES), "pool_input": Setting(str, ("image", "fmap")), "pool_side": Setting(int, SIDES),
     "pool_mode": Setting(str, POOL_MODES), "pool_window": Setting(int, low=1, high=16), "pool_stride": Setting(int, low=1, high=16),
+    "pool_all_winners": Setting(bool), "pool_layer": Setting(str), "pool_channel": Setting(int, low=0),
+    "pool_row": Setting(int, low=0), "pool_col": Setting(int, low=0),
 })
 st.title(t("pool.title"))
 st.markdown(t("pool.intro"))
@@ -123,6 +125,8 @@ if source == "fmap":
     if network_ready():
         maps = network_maps(pixels)
         names = list(maps)
+        if st.session_state.get("pool_layer") not in names:  # e.g. a link from a network with other layer names
+            st.session_state.pop("pool_layer", None)
         with st.sidebar:
             layer = st.selectbox(t("pool.layer"), names, index=names.index("block1.conv1"), key="pool_layer",
                                  format_func=lambda n: f"{n} · {'×'.join(map(str, maps[n].shape))}")

@@ -7,7 +7,7 @@ import secrets
 import streamlit as st
 
 from cnn_core.quiz import IMPOSSIBLE, QUIZ_LENGTH, Question, check_answer, make_quiz, understood
-from ui import labels, t
+from ui import Setting, labels, share_in_url, t
 from ui.common import current_language
 
 MAX_SEED = 999_999_999
@@ -138,6 +138,7 @@ def _question(question: Question, seed: int, index: int, lang: str) -> None:
         _feedback(question, seed, index, lang)
 
 
+share_in_url("quiz", {"quiz_count": Setting(int, low=1, high=MAX_QUESTIONS)})
 st.title(t("quiz.title"))
 st.markdown(t("quiz.intro"))
 lang = current_language()

@@ -210,7 +210,16 @@ def _neuron_section(steps: list[FieldStep], pixels: np.ndarray | None) -> None:
         st.success(t("rf.region_whole", n=n), icon="🌐")
 
 
-share_in_url("receptive_field", {"rf_sample": Setting(str, SAMPLES), "rf_stack": Setting(str, ("cifar", "custom"))})
+share_in_url("receptive_field", {
+    "rf_sample": Setting(str, SAMPLES), "rf_stack": Setting(str, ("cifar", "custom")),
+    "rf_local_size": Setting(int, low=1, high=512), "rf_local_channels": Setting(int, low=1, high=512),
+    "rf_local_kernel": Setting(int, low=1, high=64), "rf_input_size": Setting(int, low=1, high=512),
+    "rf_layer_count": Setting(int, low=1, high=MAX_LAYERS), "rf_layer_index": Setting(int, low=0, high=MAX_LAYERS),
+    "rf_row": Setting(int, low=0), "rf_col": Setting(int, low=0),
+    **{f"rf_kind_{i}": Setting(str, LAYER_KINDS) for i in range(MAX_LAYERS)},
+    **{f"rf_{name}_{i}": Setting(int, low=low, high=high) for i in range(MAX_LAYERS)
+       for name, low, high in (("k", 1, 64), ("s", 1, 16), ("p", 0, 32))},
+})
 st.title(t("rf.title"))
 st.markdown(t("rf.intro"))
 

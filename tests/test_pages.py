@@ -195,6 +195,16 @@ SHARED_SETTINGS = [  # page, widget type, key, a value different from the defaul
     ("pages/augmentation.py", "slider", "aug_degrees", 45),
     ("pages/denoising.py", "select_slider", "nz_size", 7),
     ("pages/denoising.py", "radio", "nz_kind", "salt_pepper"),
+    ("pages/augmentation.py", "slider", "aug_warp", -20),
+    ("pages/augmentation.py", "select_slider", "aug_window", 64),
+    ("pages/parameters.py", "number_input", "params_width", 200),
+    ("pages/parameters.py", "checkbox", "params_bias", False),
+    ("pages/architecture.py", "selectbox", "arch_net", "alexnet"),
+    ("pages/architecture.py", "toggle", "arch_compact", True),
+    ("pages/pooling.py", "toggle", "pool_all_winners", True),
+    ("pages/pooling.py", "number_input", "pool_row", 3),
+    ("pages/receptive_field.py", "number_input", "rf_local_kernel", 7),
+    ("pages/quiz.py", "number_input", "quiz_count", 5),
 ]
 
 
@@ -204,14 +214,30 @@ def test_settings_round_trip_through_the_url(page: str, kind: str, key: str, val
     getattr(at, kind)(key=key).set_value(value).run()
     at.run()  # the URL is written at the start of each run, from the latest widget values
     link = dict(at.query_params)
-    assert link[key] == ("1" if value is True else str(value)) and link["lang"] == "en"
+    assert link[key] == (str(int(value)) if isinstance(value, bool) else str(value)) and link["lang"] == "en"
+    fresh = _follow(link, page)
+    assert getattr(fresh, kind)(key=key).value == value
+
+
+def _follow(link: dict[str, str], page: str) -> AppTest:
+    """A new session that opens `link` (the playground is served at the root; other pages are opened by name)."""
     fresh = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     fresh.query_params.update(link)
     fresh.run()
     if page != "pages/playground.py":
         fresh.switch_page(page).run()
-    assert not fresh.exception
-    assert getattr(fresh, kind)(key=key).value == value
+    assert not fresh.exception, [e.value for e in fresh.exception]
+    return fresh
+
+
+def test_the_pooled_layer_and_the_chosen_neuron_travel_in_links() -> None:
+    pooling = _follow({"lang": "en", "pool_input": "fmap", "pool_layer": "block2.conv1", "pool_channel": "5"}, "pages/pooling.py")
+    assert pooling.selectbox(key="pool_layer").value == "block2.conv1" and pooling.number_input(key="pool_channel").value == 5
+    neuron = _follow({"lang": "en", "rf_layer_index": "2", "rf_row": "1", "rf_col": "2"}, "pages/receptive_field.py")
+    assert neuron.selectbox(key="rf_layer").value.startswith("2 · ")
+    assert (neuron.number_input(key="rf_row").value, neuron.number_input(key="rf_col").value) == (1, 2)
+    wrong = _follow({"lang": "en", "pool_input": "fmap", "pool_layer": "conv9"}, "pages/pooling.py")
+    assert wrong.selectbox(key="pool_layer").value == "block1.conv1"  # a layer this network does not have: the default
 
 
 def test_bad_link_values_fall_back_with_a_message() -> None:
