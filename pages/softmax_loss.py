@@ -167,7 +167,8 @@ def _why_softmax(logits: np.ndarray | None) -> None:
 
 share_in_url("softmax_loss", {
     "sm_preset": Setting(str, tuple(PRESETS)), "sm_temperature": Setting(float, TEMPERATURES), "sm_network": Setting(bool),
-    "sm_sample": Setting(str, SAMPLES),
+    "sm_sample": Setting(str, SAMPLES), "sm_true_network": Setting(int, low=0, high=len(CLASSES) - 1),
+    **{f"sm_true_{name}": Setting(int, low=0, high=len(classes) - 1) for name, (classes, _, _) in PRESETS.items()},
 })
 st.title(t("sm.title"))
 st.markdown(t("sm.intro"))
@@ -190,6 +191,8 @@ if chosen is None:
 else:
     logits, names, default_true, source = chosen
     # One selector per source, so that each preset (and the network) starts from its own true class.
+    if st.session_state.get(f"sm_true_{source}", 0) >= len(names):  # rows deleted since, or a link from a longer list
+        st.session_state.pop(f"sm_true_{source}")
     true_class = st.selectbox(t("sm.true_class"), range(len(names)), index=default_true, format_func=names.__getitem__,
                               key=f"sm_true_{source}", help=t("sm.true_class_help"))
     steps = _softmax_section(logits, names, true_class)

@@ -205,6 +205,7 @@ SHARED_SETTINGS = [  # page, widget type, key, a value different from the defaul
     ("pages/pooling.py", "number_input", "pool_row", 3),
     ("pages/receptive_field.py", "number_input", "rf_local_kernel", 7),
     ("pages/quiz.py", "number_input", "quiz_count", 5),
+    ("pages/softmax_loss.py", "selectbox", "sm_true_example", 2),
 ]
 
 
@@ -294,3 +295,23 @@ def test_unreached_rows_are_written_as_ranges(indices: tuple[int, ...], text: st
     from ui import index_ranges
 
     assert index_ranges(indices) == text
+
+
+def test_a_session_keeps_only_small_values(photo: np.ndarray) -> None:
+    """A class shares one server: no images, tensors or figures in anybody's session state, only widget values."""
+    import pickle
+
+    import torch
+
+    at = upload(open_app(lang="es"), "foto.png", encode(photo))
+    for page in ("pages/playground.py", "pages/predictions.py", "pages/pooling.py", "pages/softmax_loss.py",
+                 "pages/augmentation.py", "pages/denoising.py", "pages/receptive_field.py", "pages/architecture.py",
+                 "pages/quiz.py"):
+        if page != "pages/playground.py":
+            at.switch_page(page).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        state = {key: value for key, value in at.session_state.to_dict().items() if not key.endswith(("_upload", "_camera"))}
+        assert len(state) >= 8, (page, state)  # the language, the links read, this page's widgets
+        for key, value in state.items():
+            assert not isinstance(value, (np.ndarray, torch.Tensor, bytes)), (page, key)
+        assert len(pickle.dumps(state)) < 20_000, page
