@@ -20,11 +20,17 @@ def edit_cell(page: Page, row: int, column: int, text: str) -> None:
     header, row_height = 36, 35  # glide-data-grid's default sizes
     x = box["x"] + (box["width"] * (0.25 if column == 0 else 0.75))
     y = box["y"] + header + row_height * row + row_height / 2
-    page.mouse.move(x, y)
-    page.mouse.dblclick(x, y)
-    page.wait_for_timeout(300)
-    page.keyboard.type(text)
-    page.keyboard.press("Enter")
+    editor = page.locator("textarea.gdg-input")  # the grid's cell editor, opened by the double-click
+    for _ in range(3):  # a busy machine may draw the grid after the first double-click; a student clicks again
+        page.mouse.move(x, y)
+        page.mouse.dblclick(x, y)
+        try:
+            expect(editor).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            continue
+    editor.fill(text)
+    editor.press("Enter")
     wait_idle(page)
 
 
