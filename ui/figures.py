@@ -79,7 +79,8 @@ def map_figure(
         traces.append(go.Heatmap(z=z, hoverinfo="skip", colorbar=dict(thickness=12), **colours))
         # Heatmap clicks never reach Streamlit; invisible markers on every pixel do, and carry the hover.
         r, c = np.divmod(np.arange(rows * cols, dtype=np.int32), cols)
-        r, c = r.astype(np.int16), c.astype(np.int16)  # half the bytes sent; maps are far smaller than 32767
+        small = np.uint8 if max(rows, cols) <= 256 else np.int16  # 1 or 2 bytes a coordinate instead of 8 in the browser
+        r, c = r.astype(small), c.astype(small)
         traces.append(go.Scattergl(
             x=c, y=r, customdata=z.ravel(), mode="markers", marker=dict(size=max(2, 400 // max(rows, cols)), opacity=0),
             hovertemplate=hover + "<extra></extra>", showlegend=False,
