@@ -24,3 +24,18 @@ def test_product_figure_has_three_panels_with_their_own_colours() -> None:
     assert np.array_equal(p.z, window * kernel) and p.text[0][1] == "-10" and w.text[0][0].endswith("ᵖ")
     assert (w.zmax, k.zmax, p.zmax) == (30.0, 1.0, 10.0)  # each matrix coloured on its own scale
     assert [a.text for a in fig.layout.annotations] == ["W", "K", "P", "⊙", "="]
+
+
+def test_the_fast_json_engine_sends_the_same_figure() -> None:
+    """orjson (requirements.txt) serialises the figures Streamlit sends; the browser must get the same numbers."""
+    import json
+
+    import plotly.io as pio
+
+    from ui.figures import map_figure
+
+    values = np.random.default_rng(0).normal(size=(20, 30)).astype(np.float32)
+    fig = map_figure(values, "map", "%{customdata:.3f}", selected=(2, 3))
+    assert pio.json.config.default_engine in ("auto", "orjson")
+    fast, plain = pio.to_json(fig, validate=False, engine="orjson"), pio.to_json(fig, validate=False, engine="json")
+    assert json.loads(fast) == json.loads(plain)

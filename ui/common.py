@@ -32,9 +32,10 @@ def _leave_page_folder_mode() -> None:
 def current_language() -> str:
     """The language of this session: chosen in the sidebar, else ?lang=, else the browser's."""
     _leave_page_folder_mode()
-    if "language" not in st.session_state:
-        st.session_state.language = pick_language(st.query_params.get("lang"), st.context.locale)
-    return st.session_state.language
+    language = st.session_state.get("language")  # t() asks for every text of a page: one state lookup, not two
+    if language is None:
+        language = st.session_state.language = pick_language(st.query_params.get("lang"), st.context.locale)
+    return language
 
 
 def t(key: str, **params: object) -> str:
