@@ -14,7 +14,7 @@ from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
 from cnn_core.images import SAMPLES
 from ui import (
     Setting, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, product_figure, share_in_url,
-    show_error, t, take_click,
+    set_link_value, show_error, t, take_click,
 )
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
@@ -177,7 +177,7 @@ with st.sidebar:
 st.header(t("pg.kernel_header"))
 kernel = _custom_kernel() if name == "custom" else get_kernel(name, size, sigma)
 if name == "custom" and kernel is not None:
-    st.query_params[CELLS] = _cells_text(kernel)
+    set_link_value(CELLS, _cells_text(kernel))
 else:
     st.query_params.pop(CELLS, None)
 if kernel is not None:

@@ -7,7 +7,7 @@ import secrets
 import streamlit as st
 
 from cnn_core.quiz import IMPOSSIBLE, QUIZ_LENGTH, Question, check_answer, make_quiz, understood
-from ui import Setting, labels, share_in_url, t
+from ui import Setting, labels, set_link_value, share_in_url, t
 from ui.common import current_language
 
 MAX_SEED = 999_999_999
@@ -50,7 +50,7 @@ def _seed() -> int:
         seed = st.session_state.get("quiz_seed")
         seed = _new_seed() if seed is None else seed
     st.session_state.quiz_seed = seed
-    st.query_params["seed"] = str(seed)
+    set_link_value("seed", str(seed))
     return seed
 
 

@@ -125,6 +125,20 @@ def wait_idle(page: Page) -> None:
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
 
 
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick `option` in the selectbox labelled `label` as a student does: open the menu (again, if a rerun closed it)."""
+    item = page.get_by_role("option", name=option)
+    for _ in range(3):
+        page.get_by_test_id("stSelectbox").filter(has_text=label).click()
+        try:
+            expect(item).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            wait_idle(page)
+    item.click()
+    wait_idle(page)
+
+
 def shot(page: Page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import Page, expect
 
-from tests.conftest import encode, shot, wait_idle
+from tests.conftest import choose, encode, shot, wait_idle
 
 
 def test_upload_a_photo_and_see_the_feature_map(server: str, page: Page, tmp_path: Path) -> None:
@@ -44,8 +44,7 @@ def test_bad_upload_in_the_browser(server: str, page: Page, tmp_path: Path) -> N
 def test_language_switch_updates_page_and_url(server: str, page: Page) -> None:
     page.goto(server + "/")
     expect(page.get_by_role("heading", name="Convolution playground")).to_be_visible(timeout=60_000)  # browser locale en-US
-    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option", name="Español").click()
+    choose(page, "Idioma · Language", "Español")
     expect(page.get_by_role("heading", name="Laboratorio de convolución")).to_be_visible(timeout=30_000)
     assert re.search(r"[?&]lang=es\b", page.url)
     shot(page, "playground_es")

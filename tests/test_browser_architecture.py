@@ -6,17 +6,11 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.conftest import ROOT, shot, wait_idle
+from tests.conftest import ROOT, choose, shot, wait_idle
 
 # The page's address as app.py registers it (the navigation owns it, not this test).
 APP = (ROOT / "app.py").read_text(encoding="utf-8")
 URL = "/" + re.search(r'st\.Page\("pages/architecture\.py".*?url_path="([^"]+)"', APP)[1]
-
-
-def choose(page: Page, label: str, option: str) -> None:
-    page.get_by_test_id("stSelectbox").filter(has_text=label).click()
-    page.get_by_role("option", name=option).click()
-    wait_idle(page)
 
 
 def test_cifar_and_alexnet_tables(server: str, page: Page) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser, Page, expect
 
 from cnn_core import conv_output_size, resize_to, sample_image
-from tests.conftest import shot, wait_idle
+from tests.conftest import choose, shot, wait_idle
 
 
 def _student(browser: Browser, url: str) -> Page:
@@ -50,9 +50,7 @@ def test_the_network_link_opens_the_same_layer(server: str, page: Page, browser:
     page.goto(server + "/predictions?lang=en&pr_flip=1")
     expect(page.get_by_role("heading", name="A real convolutional network: CIFAR-10")).to_be_visible(timeout=60_000)
     wait_idle(page)
-    page.get_by_test_id("stSelectbox").filter(has_text="Layer").click()
-    page.get_by_role("option", name="block2.conv1 · 128×15×15").click()
-    wait_idle(page)
+    choose(page, "Layer", "block2.conv1 · 128×15×15")
     expect(page.get_by_text("block2.conv1: 128 feature maps")).to_be_visible(timeout=30_000)
     link = page.url
     assert "pr_layer=block2.conv1" in link and "pr_flip=1" in link

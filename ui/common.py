@@ -60,7 +60,7 @@ def language_selector() -> str:
     st.session_state.lang = current_language()
     st.sidebar.selectbox("Idioma · Language", LANGUAGES, format_func=LANGUAGE_NAMES.__getitem__, key="lang",
                          on_change=_language_chosen)
-    st.query_params["lang"] = st.session_state.language
+    set_link_value("lang", st.session_state.language)
     return st.session_state.language
 
 
@@ -168,6 +168,12 @@ class Setting:
         return ("1" if value else "0") if self.kind is bool else str(value)
 
 
+def set_link_value(key: str, text: str) -> None:
+    """`key=text` in the address bar; nothing is sent to the browser when it is already there."""
+    if st.query_params.get(key) != text:  # every assignment is a message to the browser, even an unchanged one
+        st.query_params[key] = text
+
+
 def share_in_url(page: str, settings: dict[str, Setting]) -> bool:
     """A page's main settings in the URL: taken from it the first time the page runs in a session, then kept in it.
 
@@ -186,7 +192,7 @@ def share_in_url(page: str, settings: dict[str, Setting]) -> bool:
                     st.toast(t("app.bad_url_value", setting=key, value=st.query_params[key][:30]), icon="⚠️")
     for key, setting in settings.items():
         if key in st.session_state:
-            st.query_params[key] = setting.write(st.session_state[key])
+            set_link_value(key, setting.write(st.session_state[key]))
     return first
 
 
