@@ -148,7 +148,7 @@ def _loss_section(s: SoftmaxSteps, names: list[str]) -> None:
     left.plotly_chart(_loss_figure(p, s.loss), key="sm_curve")
     with right:
         st.subheader(t("sm.gradient_header"))
-        scale = "" if s.temperature == 1 else rf"\frac{{1}}{{T}}"
+        scale = "" if s.temperature == 1 else r"\frac{1}{T}"
         st.latex(rf"\frac{{\partial L}}{{\partial z_i}} = {scale}\left(p_i - \mathbb{{1}}[i = y]\right)")
         st.markdown(t("sm.gradient_text", name=names[y], value=f"{s.gradient[y]:.4f}"))
     gradient = editable(bar_figure(names, s.gradient, y, t("sm.gradient_title"), percent=False, height=max(240, 60 + 30 * k)))

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,6 +29,17 @@ def encode(pixels: np.ndarray, fmt: str = "PNG", **options) -> bytes:
     """An image file's bytes, made with Pillow."""
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, format=fmt, **options)
+    return buffer.getvalue()
+
+
+def wav_bytes(samples: np.ndarray, rate: int = 8000, width: int = 2, channels: int = 1) -> bytes:
+    """A PCM WAV file made with the standard library; `samples` are already integers of the file's type."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as writer:
+        writer.setnchannels(channels)
+        writer.setsampwidth(width)
+        writer.setframerate(rate)
+        writer.writeframes(samples.tobytes())
     return buffer.getvalue()
 
 
@@ -123,6 +135,13 @@ def wait_idle(page: Page) -> None:
     """Until Streamlit has finished the rerun it is running."""
     page.wait_for_timeout(300)
     expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=30_000)
+
+
+def open_page(page: Page, url: str, heading: str) -> None:
+    """Open `url` and wait until its page heading is drawn and Streamlit has finished the run."""
+    page.goto(url)
+    expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=60_000)
+    wait_idle(page)
 
 
 def choose(page: Page, label: str, option: str) -> None:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import struct
-import wave
 
 import numpy as np
 import pytest
@@ -14,6 +12,7 @@ from cnn_core.audio import (
     Band, Warp, builtin_sound, frame_sizes, frequency_mask, place, read_wav, spec_augment, spectrogram, synthetic_sound, time_mask,
     time_warp,
 )
+from tests.conftest import wav_bytes
 
 
 def numpy_stft_magnitude(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
@@ -24,17 +23,6 @@ def numpy_stft_magnitude(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     k, n = np.arange(n_fft // 2 + 1)[:, None], np.arange(n_fft)[None, :]
     dft = np.exp(-2j * np.pi * k * n / n_fft)
     return np.abs(dft @ (frames * window).T) * 2 / window.sum()
-
-
-def wav_bytes(samples: np.ndarray, rate: int, width: int, channels: int = 1) -> bytes:
-    """A PCM WAV file made with the standard library; `samples` are already integers of the file's type."""
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(channels)
-        writer.setsampwidth(width)
-        writer.setframerate(rate)
-        writer.writeframes(samples.tobytes())
-    return buffer.getvalue()
 
 
 # --- spectrogram ---------------------------------------------------------------------------------------------

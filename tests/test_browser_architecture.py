@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from playwright.sync_api import Page, expect
 
-from tests.conftest import ROOT, choose, shot, wait_idle
+from tests.conftest import choose, open_page, shot, wait_idle
 
-# The page's address as app.py registers it (the navigation owns it, not this test).
-APP = (ROOT / "app.py").read_text(encoding="utf-8")
-URL = "/" + re.search(r'st\.Page\("pages/architecture\.py".*?url_path="([^"]+)"', APP)[1]
+URL = "/architecture"  # url_path is the file name (tests/test_pages.py::test_url_paths_are_the_page_file_names)
 
 
 def test_cifar_and_alexnet_tables(server: str, page: Page) -> None:
-    page.goto(server + URL + "?lang=en")
-    expect(page.get_by_role("heading", name="Architecture explorer")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + URL + "?lang=en", "Architecture explorer")
     expect(page.get_by_test_id("stMetricValue").filter(has_text="569,656")).to_be_visible(timeout=30_000)
     expect(page.get_by_test_id("stDataFrame")).to_have_count(1)
     choose(page, "Network", "AlexNet (torchvision)")
@@ -27,9 +21,7 @@ def test_cifar_and_alexnet_tables(server: str, page: Page) -> None:
 
 
 def test_builder_reports_the_layer_that_does_not_fit(server: str, page: Page) -> None:
-    page.goto(server + URL + "?lang=en")
-    expect(page.get_by_role("heading", name="Architecture explorer")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + URL + "?lang=en", "Architecture explorer")
     choose(page, "Network", "My own network (builder)")
     expect(page.get_by_test_id("stMetricValue").filter(has_text="61,706")).to_be_visible(timeout=30_000)
     # Edit a cell of the grid like a student: first row, two columns right of the layer type (k), 5 → 3.

@@ -8,13 +8,11 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import Page, expect
 
-from tests.conftest import shot, wait_idle
+from tests.conftest import open_page, shot, wait_idle
 
 
 def test_augmentation_page_in_the_browser(server: str, page: Page, tmp_path: Path) -> None:
-    page.goto(server + "/augmentation?lang=en")
-    expect(page.get_by_role("heading", name="Data augmentation: images and sound")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/augmentation?lang=en", "Data augmentation: images and sound")
     expect(page.get_by_role("heading", name="8 augmented versions (seed 0)")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("#8", exact=False)).to_be_visible()
     expect(page.get_by_role("heading", name="Sound: SpecAugment")).to_be_visible()
@@ -45,9 +43,7 @@ def test_augmentation_page_in_the_browser(server: str, page: Page, tmp_path: Pat
 
 
 def test_augmentation_page_in_spanish(server: str, page: Page) -> None:
-    page.goto(server + "/augmentation?lang=es")
-    expect(page.get_by_role("heading", name="Aumento de datos: imágenes y sonido")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/augmentation?lang=es", "Aumento de datos: imágenes y sonido")
     expect(page.get_by_role("heading", name="8 versiones aumentadas (semilla 0)")).to_be_visible(timeout=30_000)
     expect(page.get_by_role("heading", name="Sonido: SpecAugment")).to_be_visible()
     expect(page.get_by_text("Máscara de tiempo:", exact=True)).to_be_visible()

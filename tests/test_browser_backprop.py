@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.conftest import shot, wait_idle
+from tests.conftest import open_page, shot, wait_idle
 
 
 def metric(page: Page, label: str):
@@ -12,9 +12,7 @@ def metric(page: Page, label: str):
 
 
 def test_backprop_page_in_the_browser(server: str, page: Page) -> None:
-    page.goto(server + "/backprop?lang=en")
-    expect(page.get_by_role("heading", name="Backpropagation by the chain rule")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/backprop?lang=en", "Backpropagation by the chain rule")
     expect(page.get_by_text("They agree", exact=False)).to_be_visible(timeout=30_000)
     expect(metric(page, "Loss now")).to_have_text("0.534447", timeout=30_000)
     expect(page.locator(".katex").first).to_be_visible()  # the formulas are typeset, not raw LaTeX
@@ -36,9 +34,7 @@ def test_backprop_page_in_the_browser(server: str, page: Page) -> None:
 
 
 def test_bad_learning_rate_in_spanish(server: str, page: Page) -> None:
-    page.goto(server + "/backprop?lang=es")
-    expect(page.get_by_role("heading", name="Retropropagación con la regla de la cadena")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/backprop?lang=es", "Retropropagación con la regla de la cadena")
     eta = page.get_by_role("spinbutton", name="η (tasa de aprendizaje)")
     eta.fill("0")
     eta.press("Enter")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.conftest import shot, wait_idle
+from tests.conftest import open_page, shot, wait_idle
 
 
 def test_denoising_page_in_the_browser(server: str, page: Page) -> None:
-    page.goto(server + "/denoising?lang=en")
-    expect(page.get_by_role("heading", name="Noise and the Gaussian filter")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/denoising?lang=en", "Noise and the Gaussian filter")
     expect(page.get_by_text("PSNR with noise")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("PSNR after the Gaussian filter")).to_be_visible()
     expect(page.get_by_text("The Gaussian filter raises the PSNR by", exact=False)).to_be_visible()
@@ -30,9 +28,7 @@ def test_denoising_page_in_the_browser(server: str, page: Page) -> None:
 
 
 def test_denoising_page_in_spanish(server: str, page: Page) -> None:
-    page.goto(server + "/denoising?lang=es")
-    expect(page.get_by_role("heading", name="Ruido y filtro gaussiano")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/denoising?lang=es", "Ruido y filtro gaussiano")
     expect(page.get_by_text("PSNR con ruido")).to_be_visible(timeout=30_000)
     expect(page.get_by_role("heading", name="¿Cuánto suavizar? El compromiso")).to_be_visible()
     expect(page.locator(".stException")).to_have_count(0)

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from playwright.sync_api import Page, expect
 
-from tests.conftest import ROOT, shot, wait_idle
+from tests.conftest import open_page, shot, wait_idle
 
-# The page's address as app.py registers it (the navigation owns it, not this test).
-APP = (ROOT / "app.py").read_text(encoding="utf-8")
-URL = "/" + re.search(r'st\.Page\("pages/parameters\.py".*?url_path="([^"]+)"', APP)[1]
+URL = "/parameters"  # url_path is the file name (tests/test_pages.py::test_url_paths_are_the_page_file_names)
 
 
 def test_presets_counts_and_chart(server: str, page: Page) -> None:
-    page.goto(server + URL + "?lang=en")
-    expect(page.get_by_role("heading", name="Fully connected versus convolution")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + URL + "?lang=en", "Fully connected versus convolution")
     page.get_by_role("button", name="Image of 200×200×3").click()
     wait_idle(page)
     expect(page.get_by_text("Computed here:", exact=False)).to_be_visible(timeout=30_000)
@@ -29,9 +23,7 @@ def test_presets_counts_and_chart(server: str, page: Page) -> None:
 
 
 def test_spanish_page(server: str, page: Page) -> None:
-    page.goto(server + URL + "?lang=es")
-    expect(page.get_by_role("heading", name="Totalmente conectada frente a convolución")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + URL + "?lang=es", "Totalmente conectada frente a convolución")
     page.get_by_role("button", name="Imagen de CIFAR-10 32×32×3").click()
     wait_idle(page)
     expect(page.get_by_text("Calculado aquí:", exact=False)).to_be_visible(timeout=30_000)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.conftest import shot, wait_idle, tall_shot
+from tests.conftest import open_page, tall_shot, wait_idle
 
 
 def test_pooling_page_in_the_browser(server: str, page: Page) -> None:
-    page.goto(server + "/pooling?lang=en")
-    expect(page.get_by_role("heading", name="Pooling: max and average")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/pooling?lang=en", "Pooling: max and average")
     expect(page.get_by_role("heading", name="Input and pooled output")).to_be_visible()
     expect(page.locator(".stPlotlyChart")).to_have_count(3, timeout=30_000)  # input, pooled map, window
     expect(page.get_by_text("The pooled map holds", exact=False)).to_be_visible()
@@ -22,9 +20,7 @@ def test_pooling_page_in_the_browser(server: str, page: Page) -> None:
 
 
 def test_pooling_page_average_in_spanish(server: str, page: Page) -> None:
-    page.goto(server + "/pooling?lang=es")
-    expect(page.get_by_role("heading", name="Pooling: máximo y promedio")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/pooling?lang=es", "Pooling: máximo y promedio")
     page.get_by_test_id("stSidebar").get_by_text("Promedio", exact=True).click()
     wait_idle(page)
     expect(page.get_by_text("El average pooling suma", exact=False)).to_be_visible(timeout=30_000)
@@ -34,9 +30,7 @@ def test_pooling_page_average_in_spanish(server: str, page: Page) -> None:
 
 
 def test_feature_map_of_the_trained_network(server: str, page: Page) -> None:
-    page.goto(server + "/pooling?lang=en")
-    expect(page.get_by_role("heading", name="Pooling: max and average")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/pooling?lang=en", "Pooling: max and average")
     page.get_by_text("A feature map of the CIFAR-10 network").click()
     wait_idle(page)
     expect(page.get_by_text("equals, value for value, the network's own layer block1.pool", exact=False)).to_be_visible(

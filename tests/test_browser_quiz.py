@@ -5,15 +5,13 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from cnn_core.quiz import make_quiz
-from tests.conftest import shot, wait_idle
+from tests.conftest import open_page, shot, wait_idle
 
 
 def test_answer_the_first_question_of_a_shared_quiz(server: str, page: Page) -> None:
     question = make_quiz(42)[0]
     assert question.form == "decimal"  # seed 42 opens with a chain-rule number: typed, with a Spanish decimal comma
-    page.goto(server + "/quiz?seed=42&lang=es")  # a shared link straight to the quiz
-    expect(page.get_by_role("heading", name="Autoevaluación")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/quiz?seed=42&lang=es", "Autoevaluación")  # a shared link straight to the quiz
     expect(page.get_by_text("Puntuación: 0 / 10 correctas al primer intento")).to_be_visible()
     expect(page.get_by_text("?seed=42&lang=es")).to_be_visible()
     form = page.get_by_test_id("stForm").first

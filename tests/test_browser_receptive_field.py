@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.conftest import shot, wait_idle, tall_shot
+from tests.conftest import open_page, tall_shot, wait_idle
 
 
 def test_receptive_field_page_in_the_browser(server: str, page: Page) -> None:
-    page.goto(server + "/receptive_field?lang=en")
-    expect(page.get_by_role("heading", name="Receptive fields")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/receptive_field?lang=en", "Receptive fields")
     expect(page.get_by_text("76 parameters", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="2 · How the receptive field grows through the layers")).to_be_visible()
     expect(page.get_by_test_id("stDataFrame")).to_have_count(1)
@@ -22,9 +20,7 @@ def test_receptive_field_page_in_the_browser(server: str, page: Page) -> None:
 
 
 def test_custom_stack_in_spanish(server: str, page: Page) -> None:
-    page.goto(server + "/receptive_field?lang=es")
-    expect(page.get_by_role("heading", name="Campos receptivos")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/receptive_field?lang=es", "Campos receptivos")
     page.get_by_text("Mi propia pila").click()
     wait_idle(page)
     expect(page.get_by_text("Número de capas")).to_be_visible(timeout=30_000)

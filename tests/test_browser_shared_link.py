@@ -5,7 +5,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser, Page, expect
 
 from cnn_core import conv_output_size, resize_to, sample_image
-from tests.conftest import choose, shot, wait_idle
+from tests.conftest import choose, open_page, shot, wait_idle
 
 
 def _student(browser: Browser, url: str) -> Page:
@@ -16,9 +16,7 @@ def _student(browser: Browser, url: str) -> Page:
 
 
 def test_the_playground_link_reproduces_the_teachers_view(server: str, page: Page, browser: Browser) -> None:
-    page.goto(server + "/?lang=es&pg_sample=coffee&pg_kernel=gaussian&pg_ksize=5")
-    expect(page.get_by_role("heading", name="Laboratorio de convolución")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/?lang=es&pg_sample=coffee&pg_kernel=gaussian&pg_ksize=5", "Laboratorio de convolución")
     for label, value in (("Paso (stride) s", "2"), ("Relleno (padding) p", "1")):
         field = page.get_by_role("spinbutton", name=label, exact=True)
         field.fill(value)
@@ -47,9 +45,7 @@ def test_the_playground_link_reproduces_the_teachers_view(server: str, page: Pag
 
 
 def test_the_network_link_opens_the_same_layer(server: str, page: Page, browser: Browser) -> None:
-    page.goto(server + "/predictions?lang=en&pr_flip=1")
-    expect(page.get_by_role("heading", name="A real convolutional network: CIFAR-10")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/predictions?lang=en&pr_flip=1", "A real convolutional network: CIFAR-10")
     choose(page, "Layer", "block2.conv1 · 128×15×15")
     expect(page.get_by_text("block2.conv1: 128 feature maps")).to_be_visible(timeout=30_000)
     link = page.url

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
-from tests.conftest import shot, wait_idle
+from tests.conftest import open_page, shot, wait_idle
 
 
 def metric(page: Page, label: str):
@@ -35,9 +35,7 @@ def edit_cell(page: Page, row: int, column: int, text: str) -> None:
 
 
 def test_softmax_page_in_the_browser(server: str, page: Page) -> None:
-    page.goto(server + "/softmax_loss?lang=en")
-    expect(page.get_by_role("heading", name="Softmax and the loss")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/softmax_loss?lang=en", "Softmax and the loss")
     expect(metric(page, "Loss for “cat”")).to_have_text("0.4170", timeout=30_000)
     expect(metric(page, "Probability of “cat”")).to_have_text("65.90%", timeout=30_000)
     expect(page.get_by_role("heading", name="4 · Why softmax for several classes?")).to_be_visible()
@@ -54,9 +52,7 @@ def test_softmax_page_in_the_browser(server: str, page: Page) -> None:
 
 
 def test_temperature_in_spanish(server: str, page: Page) -> None:
-    page.goto(server + "/softmax_loss?lang=es")
-    expect(page.get_by_role("heading", name="Softmax y la función de pérdida")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/softmax_loss?lang=es", "Softmax y la función de pérdida")
     slider = page.get_by_role("slider").first
     slider.focus()
     for _ in range(6):  # 1.0 → 0.05, the coldest temperature offered
@@ -69,9 +65,7 @@ def test_temperature_in_spanish(server: str, page: Page) -> None:
 
 
 def test_the_networks_logits_in_the_browser(server: str, page: Page) -> None:
-    page.goto(server + "/softmax_loss?lang=en")
-    expect(page.get_by_role("heading", name="Softmax and the loss")).to_be_visible(timeout=60_000)
-    wait_idle(page)
+    open_page(page, server + "/softmax_loss?lang=en", "Softmax and the loss")
     page.get_by_text("Use the CIFAR-10 network's logits for an image").click()
     wait_idle(page)
     expect(page.get_by_text("What the network sees (32×32)")).to_be_visible(timeout=60_000)

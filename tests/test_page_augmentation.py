@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import wave
-
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -12,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from cnn_core import model as m
 from cnn_core import resize_to, sample_image
 from cnn_core.i18n import catalogue
-from tests.conftest import ROOT, open_app, encode
+from tests.conftest import encode, open_app, wav_bytes
 
 PAGE = "pages/augmentation.py"
 HAVE_WEIGHTS = m.WEIGHTS_PATH.exists()
@@ -20,16 +17,6 @@ HAVE_WEIGHTS = m.WEIGHTS_PATH.exists()
 
 def open_page(lang: str = "en") -> AppTest:
     return open_app(PAGE, lang)
-
-
-def wav(samples: np.ndarray, rate: int = 8000, width: int = 2, channels: int = 1) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(channels)
-        writer.setsampwidth(width)
-        writer.setframerate(rate)
-        writer.writeframes(samples.tobytes())
-    return buffer.getvalue()
 
 
 def captions(at: AppTest) -> list[str]:
@@ -133,11 +120,11 @@ def test_wav_uploads() -> None:
     rate = 8000
     tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)).astype("<i2")
     stereo = np.stack([tone, tone], axis=1).ravel()
-    at.file_uploader(key="aug_wav").set_value(("la.wav", wav(stereo, rate, 2, 2), "audio/wav")).run()
+    at.file_uploader(key="aug_wav").set_value(("la.wav", wav_bytes(stereo, rate, 2, 2), "audio/wav")).run()
     assert not at.exception and not [e for e in at.error if "la.wav" in e.value] and len(at.get("plotly_chart")) == 2
     assert "1.00 s at 8000 Hz" in texts(at) and at.get("audio")
     long = np.full(rate * 7, 128, dtype=np.uint8)
-    at.file_uploader(key="aug_wav").set_value(("long.wav", wav(long, rate, 1), "audio/wav")).run()
+    at.file_uploader(key="aug_wav").set_value(("long.wav", wav_bytes(long, rate, 1), "audio/wav")).run()
     assert not at.exception and "The file lasts 7.0 s; its first 5 s are used." in texts(at)
     assert "silent" in texts(at) and not at.get("audio")  # nothing to play, and no division by a zero loudness
 
@@ -145,7 +132,7 @@ def test_wav_uploads() -> None:
 @pytest.mark.parametrize(("data", "message"), [
     (b"ID3 an mp3 file", "This is not a WAV file"),
     (b"", "The file is empty"),
-    (wav(np.zeros(50, dtype="<i2")), "too short for a spectrogram"),
+    (wav_bytes(np.zeros(50, dtype="<i2")), "too short for a spectrogram"),
 ])
 def test_bad_wav_files(data: bytes, message: str) -> None:
     at = open_page()

@@ -7,7 +7,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from cnn_core.i18n import catalogue
-from tests.conftest import ROOT, open_app
+from tests.conftest import open_app
 
 PAGE = "pages/backprop.py"
 

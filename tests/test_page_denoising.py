@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from cnn_core import resize_to, sample_image
 from cnn_core.i18n import catalogue
 from cnn_core.noise import add_noise, gaussian_smooth
-from tests.conftest import ROOT, open_app, encode
+from tests.conftest import encode, open_app
 
 PAGE = "pages/denoising.py"
 

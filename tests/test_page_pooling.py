@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from cnn_core import resize_to, sample_image, to_grayscale
 from cnn_core import model as m
 from cnn_core.i18n import catalogue
-from tests.conftest import ROOT, open_app
+from tests.conftest import open_app
 
 PAGE = "pages/pooling.py"
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from cnn_core.i18n import catalogue
 from cnn_core.model import CifarNet
-from tests.conftest import ROOT, open_app
+from tests.conftest import open_app
 
 PAGE = "pages/receptive_field.py"
 

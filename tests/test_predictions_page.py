@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_core import model as m
 from cnn_core.model import CLASSES, predict
-from tests.conftest import ROOT, open_app, encode
+from tests.conftest import encode, open_app
 
 PAGE = "pages/predictions.py"
 
