@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from cnn_core import ImageError, InputError, LoadedImage, open_image, sample_image
-from cnn_core.i18n import LANGUAGES, pick_language, translate
+from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_language, translate
 from cnn_core.images import SAMPLES
 
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
@@ -41,6 +41,16 @@ def current_language() -> str:
 def t(key: str, **params: object) -> str:
     """The text of `key` in this session's language."""
     return translate(key, current_language(), **params)
+
+
+def num(value: float, decimals: int | None = None, significant: int | None = 4) -> str:
+    """A number as this session's language writes it (es 3.072 · 0,5; en 3,072 · 0.5): the one formatter of every page."""
+    return format_number(value, current_language(), decimals=decimals, significant=significant)
+
+
+def pct(fraction: float, decimals: int = 1) -> str:
+    """A fraction as a percentage in this session's language (es 90,1 %, en 90.1%)."""
+    return format_percent(fraction, current_language(), decimals)
 
 
 def labels(prefix: str):
@@ -215,11 +225,12 @@ def plot(figure, key: str, where=None, **options):
 
 
 def latex_number(value: float, operand: bool = True) -> str:
-    """A number for LaTeX: 4 significant digits, powers of ten written as such, a negative operand in parentheses."""
-    text = f"{value:.4g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        text = rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    """A number for LaTeX in this session's language: 4 significant digits, powers of ten as such, a negative operand in ()."""
+    text = num(value)
+    if "E" in text:
+        mantissa, exponent = text.split("E")
+        text = rf"{mantissa} \times 10^{{{exponent}}}"
+    text = text.replace(",", "{,}").replace("\u2212", "-")  # {,}: LaTeX would space a bare comma as punctuation
     return f"({text})" if operand and value < 0 else text
 
 
