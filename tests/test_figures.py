@@ -9,7 +9,8 @@ from ui.figures import _cell_text, product_figure
 
 def test_cells_print_numbers_as_a_student_writes_them() -> None:
     z = np.array([[-1.0 * 0.0, 1 / 3, -2.5], [1234.0, 0.0001, 7.0]])
-    assert _cell_text(z, 3, None, "") == [["0", "0.333", "-2.5"], ["1234", "0.0001", "7"]]
+    assert _cell_text(z, 3, None, "") == [["0", "0.333", "\u22122.5"], ["1,234", "0.0001", "7"]]
+    assert _cell_text(z, 3, None, "", "es") == [["0", "0,333", "\u22122,5"], ["1.234", "0,0001", "7"]]
     marked = np.array([[True, False, False], [False, False, True]])
     assert _cell_text(z, 3, marked, " ᵖ")[0][0] == "0 ᵖ" and _cell_text(z, 3, marked, " ᵖ")[1][2] == "7 ᵖ"
 
@@ -21,7 +22,7 @@ def test_product_figure_has_three_panels_with_their_own_colours() -> None:
                          mark=" ᵖ")
     w, k, p = fig.data
     assert (w.xaxis, k.xaxis, p.xaxis) == ("x", "x2", "x3")
-    assert np.array_equal(p.z, window * kernel) and p.text[0][1] == "-10" and w.text[0][0].endswith("ᵖ")
+    assert np.array_equal(p.z, window * kernel) and p.text[0][1] == "\u221210" and w.text[0][0].endswith("ᵖ")
     assert (w.zmax, k.zmax, p.zmax) == (30.0, 1.0, 10.0)  # each matrix coloured on its own scale
     assert [a.text for a in fig.layout.annotations] == ["W", "K", "P", "⊙", "="]
 

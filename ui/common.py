@@ -14,6 +14,7 @@ from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_languag
 from cnn_core.images import SAMPLES
 
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
+SEPARATORS = {"es": ",.", "en": ".,"}  # Plotly's decimal then thousands separator
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 
 
@@ -216,7 +217,11 @@ def presenter_mode() -> bool:
 
 
 def plot(figure, key: str, where=None, **options):
-    """st.plotly_chart (in `where`, a column or container) without toolbar, larger in presenter mode."""
+    """st.plotly_chart (in `where`, a column or container) without toolbar, larger in presenter mode, numbers in the session's language."""
+    separators = SEPARATORS[current_language()]
+    if figure.layout.separators != separators:  # Plotly's own numbers (ticks, hover, %{x:.2f}) as the language writes them
+        figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): change a copy
+        figure.layout.separators = separators
     if st.session_state.get("presenter"):
         height = figure.layout.height
         figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): resize a copy
