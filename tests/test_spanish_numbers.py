@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import cnn_core.i18n
 from tests.conftest import ROOT, open_app
 
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py"))
@@ -50,24 +52,42 @@ def student_texts(at: AppTest) -> list[str]:
     return [p for p in parts if p]
 
 
-def english_numbers(texts: list[str]) -> list[str]:
-    """The English-formatted numbers in `texts`, with their context."""
+def english_numbers(texts: list[str]) -> list[tuple[str, str]]:
+    """The English-formatted numbers in `texts`: (context, number)."""
     found = []
     for text in texts:
         cleaned = NOT_NUMBERS.sub(" ", text)
-        found += [cleaned[max(m.start() - 30, 0):m.end() + 30] for m in ENGLISH_NUMBER.finditer(cleaned)]
+        found += [(cleaned[max(m.start() - 30, 0):m.end() + 30], m.group()) for m in ENGLISH_NUMBER.finditer(cleaned)]
     return found
 
 
 def test_the_pattern_finds_english_numbers_only() -> None:
-    assert english_numbers(["3,072 pesos", "p = 0.5", "120,000", "0.125"]) == ["3,072 pesos", "p = 0.5", "120,000", "0.125"]
+    assert [n for _, n in english_numbers(["3,072 pesos", "p = 0.5", "120,000", "0.125"])] == ["3,072", "0.5", "120,000", "0.125"]
     assert not english_numbers(["3.072", "0,5", "90,09 %", "1, 2, 3", "1,23", "(1,2)", "torch 2.14.1",
                                 "https://arxiv.org/abs/2404.00498", "cifar10_net.pt", "1.234.567", "0,125", "12.345"])
 
 
+@pytest.fixture
+def spanish_decimals(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """What the one number formatter wrote: a Spanish decimal with three decimals (162,768) reads like 3,072 in English."""
+    written: set[str] = set()
+    original = cnn_core.i18n.format_number
+
+    def recording(*args, **kwargs) -> str:
+        text = original(*args, **kwargs)
+        written.add(text.lstrip("\u2212"))
+        return text
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "format_number", None) is original:
+            monkeypatch.setattr(module, "format_number", recording)
+    return written
+
+
 @pytest.mark.parametrize("page", PAGES)
-def test_no_english_number_in_spanish(page: str) -> None:
+def test_no_english_number_in_spanish(page: str, spanish_decimals: set[str]) -> None:
     at = open_app(f"pages/{page}", "es")
     texts = student_texts(at)
     assert texts
-    assert not english_numbers(texts), page
+    found = [context for context, number in english_numbers(texts) if number not in spanish_decimals]
+    assert not found, page

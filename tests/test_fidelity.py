@@ -1,0 +1,53 @@
+"""The statements the pages make, checked against independent oracles: torch, autograd, torchvision, hand computations."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from cnn_core import convolve, get_kernel
+from cnn_core.arithmetic import pool_output_size, tf_same_output_size
+
+
+def test_pool_output_size_with_ceil_mode_is_pytorchs() -> None:
+    for m, k, s, p in itertools.product(range(1, 14), range(1, 5), range(1, 5), range(0, 3)):
+        if k > m + 2 * p or p > k // 2:
+            continue
+        x = torch.zeros(1, 1, m, m)
+        for ceil in (False, True):
+            expected = F.max_pool2d(x, k, s, p, ceil_mode=ceil).shape[-1]
+            assert pool_output_size(m, k, s, p, ceil_mode=ceil) == expected, (m, k, s, p, ceil)
+
+
+def test_ceil_mode_keeps_a_last_partial_window_the_floor_drops() -> None:
+    assert (pool_output_size(43, 2, 2), pool_output_size(43, 2, 2, ceil_mode=True)) == (21, 22)
+    assert pool_output_size(32, 2, 2, ceil_mode=True) == 16  # nothing left over: the same either way
+
+
+@pytest.mark.parametrize(("m", "s", "expected"), [(32, 1, 32), (32, 2, 16), (43, 2, 22), (224, 4, 56), (7, 3, 3)])
+def test_tensorflow_same_padding_is_the_ceiling_of_m_over_s(m: int, s: int, expected: int) -> None:
+    assert tf_same_output_size(m, s) == expected
+
+
+def test_laplacian_is_zero_on_a_ramp_and_changes_sign_across_an_edge() -> None:
+    kernel = get_kernel("laplacian")
+    ramp = np.tile(np.arange(0, 200, 10, dtype=np.uint8), (12, 1))  # constant slope: no curvature
+    assert np.allclose(convolve(ramp, kernel), 0)
+    step = np.zeros((9, 12), dtype=np.uint8)
+    step[:, 6:] = 200
+    row = convolve(step, kernel)[3]  # columns 5 … 6 of the input are centres 4 … 5 of the output
+    assert row[4] * row[5] < 0 and np.allclose(np.delete(row, [4, 5]), 0)
+
+
+def test_rotating_a_kernel_by_180_degrees_changes_only_the_asymmetric_ones() -> None:
+    for name in ("box_blur", "gaussian", "laplacian", "outline", "sharpen"):
+        kernel = get_kernel(name, 3)
+        assert np.array_equal(np.rot90(kernel, 2), kernel), name
+    for name in ("sobel_x", "sobel_y", "prewitt_x", "prewitt_y"):
+        kernel = get_kernel(name)
+        assert np.array_equal(np.rot90(kernel, 2), -kernel), name
+    assert not np.array_equal(np.rot90(get_kernel("emboss"), 2), get_kernel("emboss"))
