@@ -51,3 +51,28 @@ def test_rotating_a_kernel_by_180_degrees_changes_only_the_asymmetric_ones() -> 
         kernel = get_kernel(name)
         assert np.array_equal(np.rot90(kernel, 2), -kernel), name
     assert not np.array_equal(np.rot90(get_kernel("emboss"), 2), get_kernel("emboss"))
+
+
+def test_temperature_gradient_is_p_minus_one_hot_over_t_as_autograd_finds() -> None:
+    from cnn_core.softmax import cross_entropy_gradient, softmax
+
+    z, y = np.array([2.0, 1.0, 0.1, -0.7]), 1
+    for temperature in (0.5, 1.0, 2.0, 5.0):
+        logits = torch.tensor(z, requires_grad=True)
+        F.cross_entropy((logits / temperature)[None], torch.tensor([y])).backward()
+        stated = (softmax(z, temperature) - np.eye(len(z))[y]) / temperature  # the page's (p_i − 1[i = y]) / T
+        np.testing.assert_allclose(stated, logits.grad.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(cross_entropy_gradient(z, y, temperature), logits.grad.numpy(), rtol=1e-12)
+
+
+def test_label_smoothing_loss_is_pytorchs_and_its_target_is_what_the_page_says() -> None:
+    from cnn_core.softmax import smoothed_cross_entropy, smoothed_targets
+
+    z = np.array([0.8, -1.2, 1.1, 3.2, 0.4, 2.5, 0.1, -0.3, -1.5, -0.9])
+    for epsilon in (0.0, 0.1, 0.2):
+        expected = F.cross_entropy(torch.tensor(z)[None], torch.tensor([3]), label_smoothing=epsilon).item()
+        assert smoothed_cross_entropy(z, 3, epsilon) == pytest.approx(expected, rel=1e-12)
+    q = smoothed_targets(10, 3, 0.2)
+    assert q[3] == pytest.approx(0.82) and np.allclose(np.delete(q, 3), 0.02) and q.sum() == pytest.approx(1)
+    # the minimum of the smoothed loss is at p = q: a network trained with ε = 0.2 aims at 82 % for the true class
+    assert smoothed_cross_entropy(np.log(q), 3, 0.2) < smoothed_cross_entropy(np.log(q) + np.eye(10)[3], 3, 0.2)

@@ -44,9 +44,9 @@ def t(key: str, **params: object) -> str:
     return translate(key, current_language(), **params)
 
 
-def num(value: float, decimals: int | None = None, significant: int | None = 4) -> str:
+def num(value: float, decimals: int | None = None, significant: int | None = 4, grouping: bool = True) -> str:
     """A number as this session's language writes it (es 3.072 · 0,5; en 3,072 · 0.5): the one formatter of every page."""
-    return format_number(value, current_language(), decimals=decimals, significant=significant)
+    return format_number(value, current_language(), decimals=decimals, significant=significant, grouping=grouping)
 
 
 def pct(fraction: float, decimals: int = 1) -> str:
