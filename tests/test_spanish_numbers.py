@@ -44,7 +44,8 @@ def _figure_texts(spec: object) -> list[str]:
 def student_texts(at: AppTest) -> list[str]:
     """Every text the page shows a student: markdown, captions, alerts, metrics, LaTeX, tables and figure texts."""
     parts = [e.value for kind in ("markdown", "caption", "latex", "error", "warning", "success", "info", "title",
-                                  "header", "subheader", "code", "toast") for e in getattr(at, kind, [])]
+                                  "header", "subheader", "toast") for e in getattr(at, kind, [])]
+    parts += [e.value for e in at.code if e.language != "python"]  # Python source is not text in Spanish
     for metric in at.metric:
         parts += [metric.label, str(metric.value), str(metric.proto.delta or "")]
     for frame in list(at.dataframe) + list(at.table):
