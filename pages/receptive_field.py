@@ -10,16 +10,13 @@ from PIL import Image, ImageOps
 from cnn_core import InputError
 from cnn_core.receptive_field import LAYER_KINDS, FieldStep, Layer, cifar_layers, input_region, local_field, receptive_fields
 from cnn_core.images import SAMPLES
-from ui import Setting, editable, image_figure, image_picker, labels, share_in_url, show_error, t
+from ui import Setting, editable, image_figure, image_picker, labels, latex_number, num, plot, share_in_url, show_error, t
 
 MAX_LAYERS = 10
 DEFAULT_STACK = (("conv", 3, 1, 0), ("conv", 3, 1, 0), ("max", 2, 2, 0), ("conv", 3, 1, 0))
 CIFAR_SIZE = 32  # the network's input side
-THIN = "\u202f"  # thousands separator readable in both languages (3 072), unlike "," or "."
-
-
 def _n(value: int) -> str:
-    return f"{value:,}".replace(",", THIN)
+    return num(value)
 
 
 def _cuboid(x: float, y: float, z: float, dx: float, dy: float, dz: float, color: str, opacity: float, name: str) -> list:
@@ -65,10 +62,10 @@ def _local_section() -> None:
         show_error(error)
         return
     left, right = st.columns([2, 3])
-    left.plotly_chart(_volume_figure(m, channels, k), key="rf_volume")
+    plot(_volume_figure(m, channels, k), "rf_volume", left)
     with right:
-        st.latex(rf"{k} \times {k} \times {channels} = {field.weights:,} \text{{ {t('rf.weights_word')}}} + "
-                 rf"{field.bias} \text{{ {t('rf.bias_word')}}} = {field.total:,}".replace(",", r"\,"))
+        st.latex(rf"{k} \times {k} \times {channels} = {latex_number(field.weights)} \text{{ {t('rf.weights_word')}}} + "
+                 rf"{field.bias} \text{{ {t('rf.bias_word')}}} = {latex_number(field.total)}")
         st.markdown(t("rf.local_text", k=k, c=channels, m=m, weights=_n(field.weights), total=_n(field.total),
                       full=_n(field.full_weights), positions=field.positions, neurons=_n(field.neurons)))
         if (m, channels, k) != (32, 3, 5):
@@ -185,10 +182,10 @@ def _neuron_section(steps: list[FieldStep], pixels: np.ndarray | None) -> None:
             st.info(t("rf.no_image"))
         else:
             image = _fit(pixels, n)
-            st.plotly_chart(_region_figure(image, region, t("rf.image_title", n=n)), key="rf_region")
+            plot(_region_figure(image, region, t("rf.image_title", n=n)), "rf_region")
             st.caption(t("rf.legend"))
     with right:
-        st.plotly_chart(_growth_figure(steps, step.index), key="rf_growth")
+        plot(_growth_figure(steps, step.index), "rf_growth")
     if step.layer is not None:
         prev = steps[step.index - 1]
         st.latex(rf"r = {prev.receptive} + ({step.layer.kernel} - 1) \cdot {prev.jump} = {step.receptive}, \qquad "
