@@ -76,3 +76,22 @@ def test_label_smoothing_loss_is_pytorchs_and_its_target_is_what_the_page_says()
     assert q[3] == pytest.approx(0.82) and np.allclose(np.delete(q, 3), 0.02) and q.sum() == pytest.approx(1)
     # the minimum of the smoothed loss is at p = q: a network trained with ε = 0.2 aims at 82 % for the true class
     assert smoothed_cross_entropy(np.log(q), 3, 0.2) < smoothed_cross_entropy(np.log(q) + np.eye(10)[3], 3, 0.2)
+
+
+def test_quiz_solutions_are_written_in_the_students_language_and_accepted_either_way() -> None:
+    from cnn_core.quiz import answer_text, check_answer, make_quiz, shown_params
+
+    quiz = [q for seed in range(40) for q in make_quiz(seed)]
+    large = next(q for q in quiz if q.kind == "fc_params" and q.answer >= 10_000)
+    decimal = next(q for q in quiz if q.form == "decimal")
+    for lang in ("es", "en"):
+        for question in (large, decimal):
+            shown = answer_text(question, lang)
+            assert check_answer(question, shown), (lang, shown)  # the written answer is itself accepted
+    assert "." in answer_text(large, "es") and "," in answer_text(large, "en")
+    assert "," in answer_text(decimal, "es") and "." in answer_text(decimal, "en")
+    chain = next(q for q in quiz if q.kind == "chain_rule" and q.params["b"] < 0)
+    shown = shown_params(chain.explanation_params, "es")
+    assert shown["b_term"].startswith("− ") and "." not in shown["b_term"] and "," in shown["a"]
+    pool = next(q for q in quiz if q.kind == "pool_shape")
+    assert "k" in pool.params and "w" not in pool.params  # the pooling page's k, not w
