@@ -145,7 +145,7 @@ def image_picker(key: str, container=st.sidebar) -> np.ndarray | None:
         if source == "upload":
             file = st.file_uploader(t("picker.upload"), type=UPLOAD_TYPES, key=f"{key}_upload", help=t("picker.upload_help"))
         else:
-            file = st.camera_input(t("picker.camera"), key=f"{key}_camera")
+            file = st.camera_input(t("picker.camera"), key=f"{key}_camera", help=t("picker.camera_help"))
         if file is None:
             st.info(t("picker.waiting"), icon="📷" if source == "camera" else "📁")
             return None
