@@ -120,7 +120,7 @@ class LiveResult:
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """N×32×32×3 uint8 → N×10 softmax probabilities from the trained model."""
-        x = _normalise(torch.as_tensor(np.ascontiguousarray(images)), self.mean, self.std)
+        x = _normalise(torch.tensor(np.asarray(images)), self.mean, self.std)
         with torch.no_grad():
             return torch.softmax(self.model(x), dim=1).numpy()
 
@@ -213,7 +213,7 @@ def train(
     mean = (train_x.float().mean(dim=(0, 1, 2)) / 255).numpy()
     std = (train_x.float().std(dim=(0, 1, 2)) / 255).clamp(min=1e-3).numpy()
     train_x, test_x = _normalise(train_x, mean, std), _normalise(test_x, mean, std)
-    probe_x = None if probe is None else _normalise(torch.as_tensor(np.ascontiguousarray(probe))[None], mean, std)
+    probe_x = None if probe is None else _normalise(torch.tensor(np.asarray(probe))[None], mean, std)
     with _seed_lock:
         torch.manual_seed(config.seed)
         model = build_model(config)
