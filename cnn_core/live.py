@@ -41,6 +41,9 @@ PROGRESS_SECONDS = 0.5  # on_progress at least this often (and once a second eve
 EVAL_CHUNK = 250
 AUGMENT_GROUP = 8  # v2 transforms draw one crop and flip per call: one call per 8 images gives variety at 1/8 the cost
 PAD = 4
+# A loss this far above guessing (ln 10 ≈ 2.3) only comes from steps that overshoot: the run has diverged
+# (with ReLUs it would otherwise go on as a dead network that answers one class, rather than reach NaN).
+DIVERGED_LOSS = 10 * math.log(len(CLASSES))
 
 Data = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -98,7 +101,7 @@ class LiveProgress:
 class LiveResult:
     """How a run ended: its history, the trained model and its held-out accuracy, per class and as a confusion matrix."""
 
-    status: str  # "finished" (all epochs), "time_up", "step_limit", "stopped" (should_stop) or "diverged" (NaN/inf loss)
+    status: str  # "finished" (all epochs), "time_up", "step_limit", "stopped" (should_stop) or "diverged" (see DIVERGED_LOSS)
     progress: LiveProgress  # the last snapshot: history, filters, probe
     model: nn.Module
     accuracy: float
@@ -205,7 +208,7 @@ def train(
     """Train `config` on `data` (see load_subset); `on_progress` gets a LiveProgress at least every second,
     `should_stop` is polled before every step, `probe` (32×32×3 uint8) is classified in every snapshot.
 
-    A loss that becomes NaN or infinite ends the run with status "diverged"; nothing is raised for it.
+    A loss that becomes NaN, infinite or over DIVERGED_LOSS ends the run with status "diverged"; nothing is raised for it.
     """
     config.validate()
     torch.set_num_threads(1)  # one core a run: the server runs as many runs as it has cores
@@ -272,7 +275,7 @@ def train(
         loss = F.cross_entropy(model(x), train_y[batch])
         value = loss.detach().item()
         losses.append(value)
-        if not math.isfinite(value):
+        if not math.isfinite(value) or value > DIVERGED_LOSS:
             status = "diverged"
             break
         optimizer.zero_grad(set_to_none=True)
@@ -286,7 +289,8 @@ def train(
     accuracy, predicted = _accuracy(model, test_x, test_y, tick)
     if status != "diverged" and (not evaluations or evaluations[-1][0] != len(losses)):
         evaluations.append((len(losses), accuracy))
-    train_accuracy = _accuracy(model, train_x[:1000], train_y[:1000], tick)[0]
+    every = max(len(train_x) // 1000, 1)  # an even sample: the data may be sorted by class
+    train_accuracy = _accuracy(model, train_x[::every][:1000], train_y[::every][:1000], tick)[0]
     matrix = confusion_matrix(test_y.numpy(), predicted)
     per_class = matrix.diagonal() / np.maximum(matrix.sum(axis=1), 1)
     last = snapshot()

@@ -18,7 +18,8 @@ from ui import Setting, heatmap_figure, image_picker, labels, num, pct, plot, sh
 DEFAULT = LiveConfig()
 RATES = (0.0001, 0.0003, 0.001, 0.002, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 OVERFIT_GAP = 0.15  # training accuracy this much above held-out accuracy: the network memorises
-UNDERFIT = 0.35  # held-out accuracy below this after a full run: too small or too short to learn much
+UNDERFIT = 0.35
+COLLAPSED = 0.12  # held-out accuracy at chance: the network gives (almost) every image the same answer  # held-out accuracy below this after a full run: too small or too short to learn much
 DEFAULTS = {"lv_layers": DEFAULT.layers, "lv_width": DEFAULT.width, "lv_kernel": DEFAULT.kernel_size,
             "lv_act": DEFAULT.activation, "lv_opt": DEFAULT.optimizer, "lv_lr": DEFAULT.learning_rate,
             "lv_batch": DEFAULT.batch_size, "lv_mode": "epochs", "lv_epochs": DEFAULT.epochs,
@@ -137,7 +138,8 @@ def _outcome(view: RunView) -> None:
                    icon="⚠️")
         return
     if view.status == "diverged":
-        st.error(t("live.diverged", step=num(len(result.losses)), lr=num(view.config.learning_rate)), icon="💥")
+        st.error(t("live.diverged", step=num(len(result.losses)), lr=num(view.config.learning_rate),
+                   loss=num(result.losses[-1]), guess=num(np.log(len(CLASSES)))), icon="💥")
         return
     st.success(t(f"live.status_{view.status}", seconds=num(result.progress.elapsed, decimals=0),
                  steps=num(len(result.losses))), icon="✅")
@@ -146,7 +148,9 @@ def _outcome(view: RunView) -> None:
     m2.metric(t("live.train_accuracy"), pct(result.train_accuracy))
     finite = [v for v in result.losses[-20:] if np.isfinite(v)]
     m3.metric(t("live.final_loss"), num(float(np.mean(finite))) if finite else "—")
-    if result.train_accuracy - result.accuracy > OVERFIT_GAP:
+    if result.accuracy < COLLAPSED:
+        st.warning(t("live.collapsed", lr=num(view.config.learning_rate), guess=num(np.log(len(CLASSES)))), icon="🧟")
+    elif result.train_accuracy - result.accuracy > OVERFIT_GAP:
         st.warning(t("live.overfitting", gap=pct(result.train_accuracy - result.accuracy)), icon="📚")
     elif result.accuracy < UNDERFIT and view.status in ("finished", "time_up"):
         st.info(t("live.underfitting"), icon="🐣")
