@@ -39,6 +39,7 @@ class RunView:
     config: LiveConfig
     progress: LiveProgress | None
     result: LiveResult | None
+    probe: np.ndarray | None  # the 32×32×3 image the run classifies in every snapshot
 
     @property
     def done(self) -> bool:
@@ -100,7 +101,7 @@ class RunRegistry:
                 return None
             run.last_seen = time.monotonic()
             position = self._waiting.index(run_id) + 1 if run.status == WAITING else 0
-            return RunView(run_id, run.status, position, run.config, run.progress, run.result)
+            return RunView(run_id, run.status, position, run.config, run.progress, run.result, run.probe)
 
     def stop(self, run_id: str) -> None:
         """Ask a run to stop: a waiting run leaves the queue, a running one ends after its current step."""

@@ -84,11 +84,11 @@ def _curves(view: RunView, names_key: str) -> go.Figure | None:
                                  line=dict(color="#d62728"), text=[t("live.hover_accuracy", step=num(x), accuracy=pct(a)) for x, a in progress.evaluations],
                                  hovertemplate="%{text}<extra></extra>"))
     top = max(2.5, float(np.max(losses[finite])) * 1.05) if finite.any() else 2.5
-    layout = dict(height=340, margin=dict(l=10, r=10, t=40, b=10), dragmode=False, title=dict(text=t(names_key)),
+    layout = dict(height=380, margin=dict(l=10, r=10, t=40, b=10), dragmode=False, title=dict(text=t(names_key)),
                   xaxis=dict(title=t("live.axis_step"), range=[0, max(progress.total_steps, 1)]),
                   yaxis=dict(title=t("live.curve_loss"), range=[0, min(top, 20.0)]),
                   yaxis2=dict(title=t("live.curve_accuracy"), overlaying="y", side="right", range=[0, 1], tickformat=".0%"),
-                  legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom", xanchor="left"))
+                  legend=dict(orientation="h", x=0, y=-0.2, yanchor="top", xanchor="left"))
     return go.Figure(traces, layout)
 
 
@@ -124,8 +124,9 @@ def _live(view: RunView) -> None:
         st.markdown(f"**{t('live.filters_header')}**")
         st.image(filter_image(progress.filters, scale=max(2, 24 // progress.filters.shape[1])), width="stretch")
         st.caption(t("live.filters_caption", count=progress.filters.shape[0]))
-    if progress.probe is not None:
+    if progress.probe is not None and view.probe is not None:
         top = int(np.argmax(progress.probe))
+        right.image(np.repeat(np.repeat(view.probe, 3, axis=0), 3, axis=1), caption=t("live.probe_caption"), width=128)
         plot(_probabilities(progress.probe, t("live.probe_title", name=t(f"class.{CLASSES[top]}"), p=pct(progress.probe[top]))),
              "lv_probe", right)
 
@@ -193,7 +194,7 @@ _settings(len(data[0]))
 config = _config()
 st.markdown(_describe(config))
 running, waiting = registry().counts()
-st.caption(t("live.load", running=running, waiting=waiting, slots=registry().slots))
+st.caption(t("live.load", running=num(running), waiting=num(waiting), slots=num(registry().slots)))
 if st.button(t("live.train"), type="primary", key="lv_train", icon=":material/play_arrow:"):
     old = st.session_state.get("lv_run")
     if old:
