@@ -301,8 +301,9 @@ class Student:
         kind = msg.WhichOneof("type")
         if kind == "new_session":
             self.session_id = msg.new_session.initialize.session_id or self.session_id
-            self.widgets = {}
-            self.auto_reruns = {}  # a full run starts: the frontend drops its timers, the run sends the ones still wanted
+            if not msg.metadata.run.fragment_ids:  # a full run (a fragment's run keeps what lies outside it)
+                self.widgets = {}
+                self.auto_reruns = {}  # the frontend drops its timers; the run sends the ones still wanted
         elif kind == "navigation":  # st.navigation's page list replaces any other, as in the frontend
             self.pages = [(p.url_pathname, p.page_name, p.page_script_hash) for p in msg.navigation.app_pages]
             self.page_hash = msg.navigation.page_script_hash
