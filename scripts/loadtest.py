@@ -60,13 +60,17 @@ HEALTH_PATH = "/_stcore/health"
 XSRF_COOKIE = "_streamlit_xsrf"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # A run that stopped for st.rerun() or a newer request is followed by another run; only these end what we asked for.
-FINAL_STATUSES = {ForwardMsg.FINISHED_SUCCESSFULLY: "ok", ForwardMsg.FINISHED_WITH_COMPILE_ERROR: "compile_error"}
+FINAL_STATUSES = {ForwardMsg.FINISHED_SUCCESSFULLY: "ok", ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY: "ok",
+                  ForwardMsg.FINISHED_WITH_COMPILE_ERROR: "compile_error"}
 # The playground is the default page: st.navigation serves it at "/" whatever its url_path (a link to the url_path
 # gets a page_not_found), so a student opens the root, as the shared link does.
 PLAYGROUND_PATH = ""
 # The network page as a student finds it in the menu: by its title, else by one of the url paths it has had.
 NETWORK_TITLE, NETWORK_PATHS = "nav.predictions", ("predictions", "network")
-STEPS = ("open_playground", "kernel", "stride", "padding", "source_upload", "upload", "open_network")
+STEPS = ("open_playground", "kernel", "stride", "padding", "pixel", "source_upload", "upload", "open_network")
+# What a student may receive per step, in bytes (issue 11): a playground change 150 kB, a click on the feature map
+# 50 kB, opening the network page 300 kB. Opening the playground and uploading a photo send a new image: not budgeted.
+BUDGETS = {"kernel": 150_000, "stride": 150_000, "padding": 150_000, "pixel": 50_000, "open_network": 300_000}
 
 
 # --- the server: started here on loopback, or one already running on loopback ---------------------------------------
@@ -227,6 +231,7 @@ class Student:
     page_hash: str = ""                                           # the page the last run drew
     step: str = "-"                                               # the step under way, for error records
     widgets: dict[str, tuple[str, object]] = field(default_factory=dict)  # user key → (element type, proto), last run
+    fragments: dict[str, str] = field(default_factory=dict)       # user key → the st.fragment that drew the widget
     states: dict[str, WidgetState] = field(default_factory=dict)  # widget id → the value this tab holds
     cache: dict[str, ForwardMsg] = field(default_factory=dict)    # hash → cacheable message, as the frontend keeps it
     reruns: list[Rerun] = field(default_factory=list)
@@ -236,6 +241,7 @@ class Student:
     _changed: dict[str, str] = field(default_factory=dict)        # widget id → key, set since the last rerun
     _file_urls: asyncio.Future | None = None
     _received: int = 0
+    _fragment_run: bool = False                                   # a fragment's rerun redraws only that fragment
 
     # -- transport ---------------------------------------------------------------------------------------------------
 
@@ -292,7 +298,8 @@ class Student:
         kind = msg.WhichOneof("type")
         if kind == "new_session":
             self.session_id = msg.new_session.initialize.session_id or self.session_id
-            self.widgets = {}
+            if not self._fragment_run:
+                self.widgets, self.fragments = {}, {}
         elif kind == "navigation":  # st.navigation's page list replaces any other, as in the frontend
             self.pages = [(p.url_pathname, p.page_name, p.page_script_hash) for p in msg.navigation.app_pages]
             self.page_hash = msg.navigation.page_script_hash
@@ -318,26 +325,32 @@ class Student:
                 if widget_id.startswith("$$ID-"):
                     user_key = widget_id.split("-", 2)[-1]  # streamlit's element ids end with the user key
                     self.widgets[user_key if user_key != "None" else widget_id] = (etype, widget)
+                    self.fragments[user_key if user_key != "None" else widget_id] = msg.delta.fragment_id
 
     # -- what a browser sends ------------------------------------------------------------------------------------------
 
-    def _client_state(self, page_script_hash: str, page_name: str) -> ClientState:
+    def _client_state(self, page_script_hash: str, page_name: str, fragment_id: str = "") -> ClientState:
         path = page_name or next((p for p, _, h in self.pages if h == page_script_hash), "")
         return ClientState(
             query_string=self.query_string,
             widget_states=WidgetStates(widgets=list(self.states.values())),
             page_script_hash=page_script_hash,
             page_name=page_name,
+            fragment_id=fragment_id,
             cached_message_hashes=list(self.cache),
             context_info=ContextInfo(timezone="Europe/Madrid", timezone_offset=-60, is_embedded=False,
                                      locale={"es": "es-ES", "en": "en-US"}.get(self.lang, self.lang),
                                      url=f"{self.base_url}/{path}?{self.query_string}", color_scheme="light"),
         )
 
-    async def rerun(self, step: str, page_script_hash: str = "", page_name: str = "") -> Rerun:
-        """Ask for a run and read everything until its script_finished; the time between the two is the latency."""
+    async def rerun(self, step: str, page_script_hash: str = "", page_name: str = "", fragment_id: str = "") -> Rerun:
+        """Ask for a run and read everything until its script_finished; the time between the two is the latency.
+
+        With fragment_id (a widget drawn inside an st.fragment changed, as the frontend sends it) only that fragment runs.
+        """
         msg = BackMsg()
-        msg.rerun_script.CopyFrom(self._client_state(page_script_hash, page_name))
+        msg.rerun_script.CopyFrom(self._client_state(page_script_hash, page_name, fragment_id))
+        self._fragment_run = bool(fragment_id)
         received, errors = self._received, len(self.errors)
         changed, self._changed = self._changed, {}
         start = time.perf_counter()
@@ -350,6 +363,7 @@ class Student:
         status = FINAL_STATUSES[reply.script_finished]
         if status != "ok":
             self.errors.append((step, "finished_" + status, ""))
+        self._fragment_run = False
         # A value sent for a widget id that this run did not draw was dropped: the student's change did not happen.
         present = {getattr(w, "id") for _, w in self.widgets.values()}
         for widget_id in changed.keys() - present:
@@ -390,6 +404,21 @@ class Student:
         self.states[widget.id] = WidgetState(id=widget.id, string_value=label)
         self._changed[widget.id] = key
         return label
+
+    def click_image(self, key: str, fx: float, fy: float, width: int = 400, height: int = 400) -> str:
+        """A click at (fx, fy) of the image component `key` shown width×height px, as streamlit-image-coordinates sends
+        it; the id of the fragment to rerun ("" for the whole page)."""
+        widget = self.widget(key, "component_instance")
+        value = {"x": int(fx * width), "y": int(fy * height), "width": width, "height": height,
+                 "unix_time": int(time.time() * 1000)}
+        self.states[widget.id] = WidgetState(id=widget.id, json_value=json.dumps(value))
+        self._changed[widget.id] = key
+        return self.fragments.get(key, "")
+
+    def number_value(self, key: str) -> float:
+        """The value a number_input drawn in the last run shows."""
+        widget = self.widget(key, "number_input")
+        return widget.value if widget.HasField("value") else widget.default
 
     def set_number(self, key: str, value: float) -> None:
         widget = self.widget(key, "number_input")
@@ -483,6 +512,13 @@ async def student_script(student: Student, png: bytes, step_timeout: float, thin
         student.set_number("pg_padding", 1)
         await student.rerun("padding", student.page_hash)
 
+    async def pixel() -> None:  # a click on the feature map: only the inspector's fragment reruns
+        before = student.number_value("pg_row")
+        fragment = student.click_image("pg_fmap", 0.2, 0.2)
+        await student.rerun("pixel", student.page_hash, fragment_id=fragment)
+        if student.number_value("pg_row") == before:
+            raise StepFailed("click_lost", f"the inspector's row stayed {before} after a click on the feature map")
+
     async def source_upload() -> None:
         student.set_option("pg_source", "radio", lambda options, current: options[1])  # sample, upload, camera
         await student.rerun("source_upload", student.page_hash)
@@ -505,7 +541,7 @@ async def student_script(student: Student, png: bytes, step_timeout: float, thin
         await asyncio.wait_for(student.connect(step_timeout), step_timeout)
     except (OSError, TimeoutError) as error:
         raise StepFailed("connect", repr(error)) from error
-    for name, action in zip(STEPS, (open_playground, kernel, stride, padding, source_upload, upload, open_network)):
+    for name, action in zip(STEPS, (open_playground, kernel, stride, padding, pixel, source_upload, upload, open_network)):
         await step(name, action)
     student.timings["visit"] = time.perf_counter() - start
 
