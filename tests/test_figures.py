@@ -97,3 +97,11 @@ def test_the_mosaic_names_the_channel_of_each_tile() -> None:
     index = np.asarray(_decode_uri(picture.source))
     assert index.shape == (2 * 5 - 1, 3 * 6 - 1)
     assert index[0, 0] == 0 and index[3, 4] == 254 and index[4, 0] == 255  # its own range per tile; white gaps
+
+
+def test_every_page_draws_its_figures_through_ui_plot() -> None:
+    """One helper (ui.plot) sizes figures for the presenter view and sets their toolbar; no page bypasses it."""
+    from tests.conftest import ROOT
+
+    direct = [path.name for path in (ROOT / "pages").glob("*.py") if "plotly_chart(" in path.read_text()]
+    assert direct == []
