@@ -225,6 +225,8 @@ class Student:
     lang: str = "es"
     ws: ClientConnection | None = None
     cookie: str = ""
+    cookies: dict[str, str] = field(default_factory=dict)         # every cookie the server set (nginx's route too)
+    served_by: str = ""                                           # the process behind nginx (its X-Served-By header)
     session_id: str = ""
     query_string: str = ""
     pages: list[tuple[str, str, str]] = field(default_factory=list)  # (url path, title, page_script_hash) in the menu
@@ -253,18 +255,23 @@ class Student:
         # Sec-WebSocket-Protocol: "streamlit", then the XSRF token (the frontend's order; a third entry would resume a
         # session by id). The server selects the first.
         protocols = ["streamlit"] + ([self.cookie] if self.cookie else [])
-        headers = {"Origin": self.base_url, **({"Cookie": f"{XSRF_COOKIE}={self.cookie}"} if self.cookie else {})}
+        headers = {"Origin": self.base_url, **({"Cookie": self.cookie_header()} if self.cookies else {})}
         self.ws = await connect(ws_url, subprotocols=protocols, additional_headers=headers, open_timeout=timeout,
                                 max_size=64 * 2**20, user_agent_header="cnn-course-loadtest")
+        self.served_by = self.ws.response.headers.get("X-Served-By", "")
         self.timings["connect"] = time.perf_counter() - start
 
     def _xsrf_cookie(self) -> str:
-        with urllib.request.urlopen(self.base_url + HEALTH_PATH, timeout=30) as response:
+        """GET /_stcore/health, keeping every cookie it sets (as a browser would); the XSRF token."""
+        request = urllib.request.Request(self.base_url + HEALTH_PATH, headers={"Cookie": self.cookie_header()})
+        with urllib.request.urlopen(request, timeout=30) as response:
             for header in response.headers.get_all("Set-Cookie") or []:
                 name, _, rest = header.partition("=")
-                if name.strip() == XSRF_COOKIE:
-                    return rest.split(";", 1)[0]
-        return ""
+                self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return self.cookies.get(XSRF_COOKIE, "")
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -465,7 +472,9 @@ class Student:
                 f"Content-Type: {mime}\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Origin": self.base_url}
         if self.cookie:
-            headers |= {"X-Xsrftoken": self.cookie, "Cookie": f"{XSRF_COOKIE}={self.cookie}"}
+            headers |= {"X-Xsrftoken": self.cookie}
+        if self.cookies:
+            headers |= {"Cookie": self.cookie_header()}
         request = urllib.request.Request(target, data=body, method="PUT", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -643,6 +652,7 @@ async def run_load_async(sessions: int, base_url: str, *, pid: int | None = None
     results["error_kinds"] = dict(Counter(kind for _, _, kind, _ in errors))
     results["error_samples"] = [list(e) for e in errors[:10]]
     results["received_mb"] = sum(s._received for s in students) / 2**20
+    results["served_by"] = dict(Counter(s.served_by for s in students if s.served_by))  # behind nginx: sessions a process
     if results.get("server_cpu_s") is not None and reruns:
         results["server_cpu_ms_per_rerun"] = 1000 * results["server_cpu_s"] / len(reruns)
     return results
@@ -679,6 +689,8 @@ def run_load(sessions: int, base_url: str | None = None, port: int | None = None
     if base_url is not None:
         base_url = check_loopback(base_url)
         pid = pid or find_listener_pid(urllib.parse.urlsplit(base_url).port)
+        if pid and Path(f"/proc/{pid}/comm").read_text().strip() == "nginx":
+            pid = None  # a front (deploy/serve.py): its memory is not the app's; the processes behind it are counted apart
         wait_healthy(base_url, startup_timeout)
         return _run_async(run_load_async(sessions, base_url, pid=pid, **args))
     port = free_port()
@@ -732,6 +744,8 @@ def report(results: dict) -> str:
     ]
     lines += ["per step"] + [f"  {name:<17} p50 {_ms(v['p50']):>8}   p95 {_ms(v['p95']):>8}   max {_ms(v['max']):>8}   "
               f"{v['mean_kb']:6.0f} kB received per rerun" for name, v in results["per_step"].items()]
+    if results.get("served_by"):
+        lines.append("behind nginx        sessions per process: " + ", ".join(f"{k} {v}" for k, v in sorted(results["served_by"].items())))
     if results["error_samples"]:
         lines.append("first errors        " + "\n                    ".join(map(str, results["error_samples"])))
     return "\n".join(lines)
