@@ -33,6 +33,6 @@ def test_a_trainer_keeps_the_fragment_timer_until_a_full_run_drops_it() -> None:
 
 def test_a_fragment_rerun_asks_for_that_fragment() -> None:
     student = loadtest.Student(0, "http://127.0.0.1:1")
-    state = student._client_state("page", "", fragment_id="f1")
+    state = student._client_state("page", "", fragment_id="f1", auto=True)
     assert state.fragment_id == "f1" and state.is_auto_rerun
-    assert not student._client_state("page", "").is_auto_rerun
+    assert not student._client_state("page", "", fragment_id="f1").is_auto_rerun  # a click in a fragment
