@@ -11,7 +11,7 @@ import numpy as np
 from .model import CifarNet
 from .train import Recipe, lr_factor, make_optimizer
 
-__all__ = ["History", "card_recipe", "history", "learning_rates", "smoothed_target", "smoothing_loss_floor"]
+__all__ = ["History", "card_recipe", "history", "largest_drop", "learning_rates", "smoothed_target", "smoothing_loss_floor"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,14 +42,24 @@ def history(card: dict[str, Any]) -> History:
     return History(columns["epoch"].astype(int), columns["loss"], columns["train_accuracy"], columns["test_accuracy"])
 
 
+def largest_drop(values: np.ndarray) -> tuple[int, int]:
+    """(i, j), i ≤ j, where values[i] − values[j] is largest with i before j: a curve's worst fall; (0, 0) if it never falls."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        raise ValueError("no values")
+    running = np.maximum.accumulate(values)
+    dip = int(np.argmax(running - values))
+    return int(np.argmax(values[: dip + 1])), dip
+
+
 def learning_rates(recipe: Recipe, train_images: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(epoch as a fraction, lr of the filters, lr of the batch-norm shifts) at every step, as SGD used them in training."""
+    """(epochs completed after the step, lr of the filters, lr of the batch-norm shifts) at every step, as SGD used them."""
     groups = make_optimizer(CifarNet(), recipe).param_groups  # the optimizer cnn_core.train builds
     bias_lr, filter_lr = (group["lr"] for group in groups)
     steps_per_epoch = train_images // recipe.batch_size
     total = steps_per_epoch * recipe.epochs
     factors = np.array([lr_factor(step, total, recipe) for step in range(total)])  # LambdaLR's factor before each step
-    return np.arange(total) / steps_per_epoch, filter_lr * factors, bias_lr * factors
+    return np.arange(1, total + 1) / steps_per_epoch, filter_lr * factors, bias_lr * factors
 
 
 def smoothed_target(true_class: int, classes: int, smoothing: float) -> np.ndarray:

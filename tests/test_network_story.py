@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from cnn_core import model as m
-from cnn_core.recipe import card_recipe, history, learning_rates, smoothed_target, smoothing_loss_floor
+from cnn_core.recipe import card_recipe, history, largest_drop, learning_rates, smoothed_target, smoothing_loss_floor
 from cnn_core.softmax import softmax
 from cnn_core.train import make_optimizer, lr_factor
 
@@ -75,7 +75,7 @@ def test_learning_rates_are_the_schedule_training_used() -> None:
     card = m.model_card()
     recipe = card_recipe(card)
     epochs, filter_lr, bias_lr = learning_rates(recipe, card["data"]["train_images"])
-    assert len(epochs) == card["training"]["steps"] == 1056 and epochs[-1] < recipe.epochs
+    assert len(epochs) == card["training"]["steps"] == 1056 and epochs[-1] == recipe.epochs and epochs[47] == 1
     # Replay the real scheduler on the optimizer cnn_core.train builds, step by step.
     optimizer = make_optimizer(m.CifarNet(), recipe)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(step, 1056, recipe))
@@ -118,3 +118,13 @@ def test_label_smoothing_target_and_loss_floor() -> None:
     assert loss(confident, torch.tensor([3])).item() > floor
     with pytest.raises(ValueError):
         smoothed_target(10, 10, 0.2)
+
+
+def test_largest_drop_against_every_pair() -> None:
+    rng = np.random.default_rng(2)
+    for values in [rng.random(n) for n in (1, 2, 5, 22)] + [np.arange(6.0), np.array([0.59, 0.71, 0.75, 0.70, 0.63, 0.8])]:
+        i, j = largest_drop(values)
+        pairs = [(a, b) for a in range(len(values)) for b in range(a, len(values))]
+        assert i <= j and values[i] - values[j] == pytest.approx(max(values[a] - values[b] for a, b in pairs))
+    assert largest_drop(np.array([0.59, 0.71, 0.75, 0.70, 0.63, 0.8])) == (2, 4)
+    assert largest_drop(np.arange(4.0)) == (0, 0)
