@@ -12,7 +12,7 @@ from cnn_core.recipe import card_recipe, smoothed_target
 from cnn_core.softmax import softmax
 from cnn_core.images import SAMPLES
 from ui import (
-    Setting, bar_figure, heatmap_figure, image_picker, latex_number, map_figure, mosaic_figure, network_logits, network_maps,
+    Setting, bar_figure, heatmap_figure, image_picker, labels, latex_number, map_figure, mosaic_figure, network_logits, network_maps,
     network_ready, network_saliency, num, overlay_figure, pct, plot, set_link_value, share_in_url, t,
 )
 
@@ -80,12 +80,12 @@ def where_it_looks(seen: np.ndarray, top: int) -> None:
     st.header(t("pr.looks_header"))
     st.markdown(t("pr.looks_intro"))
     c1, c2, c3 = st.columns(3)
-    choice = c1.selectbox(t("pr.cam_class"), SALIENCY_CLASSES, key="pr_cam_class",
-                          format_func=lambda c: t("pr.cam_top", name=names[top]) if c == "top" else t(f"class.{c}"))
-    block = c2.radio(t("pr.cam_block"), GRAD_CAM_BLOCKS, key="pr_cam_block", horizontal=True,
-                     format_func=lambda b: t(f"pr.cam_block{b}"))
-    window = c3.radio(t("pr.window"), WINDOWS, index=1, key="pr_window", horizontal=True,
-                      format_func=lambda w: t("pr.window_option", window=w, stride=max(1, w // 2)))
+    # Labels made now, in this session's language: Streamlit may call format_func outside this run.
+    class_labels = {"top": t("pr.cam_top", name=names[top])} | {c: t(f"class.{c}") for c in CLASSES}
+    window_labels = {w: t("pr.window_option", window=w, stride=max(1, w // 2)) for w in WINDOWS}
+    choice = c1.selectbox(t("pr.cam_class"), SALIENCY_CLASSES, key="pr_cam_class", format_func=class_labels.__getitem__)
+    block = c2.radio(t("pr.cam_block"), GRAD_CAM_BLOCKS, key="pr_cam_block", horizontal=True, format_func=labels("pr.cam_block"))
+    window = c3.radio(t("pr.window"), WINDOWS, index=1, key="pr_window", horizontal=True, format_func=window_labels.__getitem__)
     for key, value in (("pr_cam_class", choice), ("pr_cam_block", block), ("pr_window", window)):
         set_link_value(key, str(value))  # a fragment's rerun does not pass through share_in_url
     target = top if choice == "top" else CLASSES.index(choice)
