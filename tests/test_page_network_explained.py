@@ -119,6 +119,8 @@ def test_training_page(lang: str) -> None:
     np.testing.assert_allclose(heat(norms), m.filter_norms(m.conv_filters(m.load_model(), "block3.conv2")), rtol=1e-6)
     at.selectbox(key="nt_layer").set_value("block1.conv1").run()  # 64 filters: the chosen 127 comes back inside
     assert at.number_input(key="nt_filter").value == 63 and not at.exception
+    state = at.session_state.to_dict()
+    assert all(isinstance(v, (str, int, float, bool, set)) for v in state.values()), state  # widget values only
 
 
 def test_training_page_without_a_history(monkeypatch: pytest.MonkeyPatch) -> None:
