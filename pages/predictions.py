@@ -121,7 +121,6 @@ with st.expander(t("pr.block_header")):
     st.markdown(t("pr.block_text", rule=f"{k}·{k}·{c_in}·{n}", weights=num(example.weights, significant=None),
                   with_bias=num(example.weights + n, significant=None)))
 
-
     def formula(row) -> str:
         if row.kind == "conv":
             k, _, c_in, n = row.factors
@@ -140,19 +139,29 @@ with st.expander(t("pr.block_header")):
     st.caption(t("pr.params_total", total=num(total, significant=None), trained=num(total - frozen, significant=None),
                  frozen=num(frozen, significant=None)))
 
-if st.session_state.get("pr_layer") not in maps:
-    st.session_state.pop("pr_layer", None)
-layer = st.selectbox(t("pr.layer"), list(maps), index=1, key="pr_layer",
-                     format_func=lambda n: f"{n} · {'×'.join(map(str, maps[n].shape))}")
-values = maps[layer]
-plot(mosaic_figure(values, t("pr.mosaic_title", layer=layer, channels=values.shape[0]), t("pr.mosaic_hover")), "pr_mosaic")
-st.caption(t("pr.mosaic_note"))
-stage = "final" if layer == "pool" else layer.rsplit(".", 1)[-1]  # whiten, conv1, pool, conv2 or the final pool
-st.info(t(f"pr.stage_{stage}", layer=layer), icon="ℹ️")
-st.session_state.pr_channel = min(int(st.session_state.get("pr_channel", 0)), values.shape[0] - 1)
-channel = int(st.number_input(t("pr.channel"), 0, values.shape[0] - 1, key="pr_channel"))
-plot(map_figure(values[channel], t("pr.channel_title", layer=layer, channel=channel), t("pg.hover_map"), height=380),
-     "pr_channel_fig")
+
+@st.fragment
+def _layer_explorer(maps: dict[str, np.ndarray]) -> None:
+    """A layer's feature maps and one channel: choosing another reruns only this part of the page."""
+    if st.session_state.get("pr_layer") not in maps:
+        st.session_state.pop("pr_layer", None)
+    layer = st.selectbox(t("pr.layer"), list(maps), index=1, key="pr_layer",
+                         format_func=lambda n: f"{n} · {'×'.join(map(str, maps[n].shape))}")
+    values = maps[layer]
+    plot(mosaic_figure(values, t("pr.mosaic_title", layer=layer, channels=values.shape[0]), t("pr.mosaic_hover")), "pr_mosaic")
+    st.caption(t("pr.mosaic_note"))
+    stage = "final" if layer == "pool" else layer.rsplit(".", 1)[-1]  # whiten, conv1, pool, conv2 or the final pool
+    st.info(t(f"pr.stage_{stage}", layer=layer), icon="ℹ️")
+    st.session_state.pr_channel = min(int(st.session_state.get("pr_channel", 0)), values.shape[0] - 1)
+    channel = int(st.number_input(t("pr.channel"), 0, values.shape[0] - 1, key="pr_channel"))
+    plot(map_figure(values[channel], t("pr.channel_title", layer=layer, channel=channel), t("pg.hover_map"), height=380),
+         "pr_channel_fig")
+    # The page's top, which keeps the link, does not run with the fragment.
+    set_link_value("pr_layer", layer)
+    set_link_value("pr_channel", str(channel))
+
+
+_layer_explorer(maps)
 
 st.subheader(t("pr.filters_header"))
 st.markdown(t("pr.filters_text"))
