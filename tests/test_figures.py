@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from ui.figures import _cell_text, product_figure
@@ -106,3 +108,12 @@ def test_every_page_draws_its_figures_through_ui_plot() -> None:
 
     direct = [path.name for path in (ROOT / "pages").glob("*.py") if "plotly_chart(" in path.read_text()]
     assert direct == []
+
+
+def test_plot_sets_plotlys_separators_per_language() -> None:
+    from tests.conftest import open_app
+
+    for lang, separators in (("es", ",."), ("en", None)):  # None: Plotly's default ".," (English)
+        at = open_app("pages/parameters.py", lang)
+        specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+        assert specs and all(spec["layout"].get("separators") == separators for spec in specs), lang

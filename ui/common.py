@@ -232,8 +232,9 @@ def presenter_mode() -> bool:
 def plot(figure, key: str, where=None, **options):
     """st.plotly_chart (in `where`, a column or container) without toolbar, larger in presenter mode, numbers in the session's language."""
     separators = SEPARATORS[current_language()]
-    if figure.layout.separators != separators:  # Plotly's own numbers (ticks, hover, %{x:.2f}) as the language writes them
-        figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): change a copy
+    # Plotly's own numbers (ticks, hover, %{x:.2f}) as the language writes them; unset is Plotly's ".," (English)
+    if (figure.layout.separators or SEPARATORS["en"]) != separators:
+        figure = go.Figure(figure, _validate=False)  # shared between sessions (ui.figures): change a copy; already valid
         figure.layout.separators = separators
     if st.session_state.get("presenter"):
         height = figure.layout.height
