@@ -152,6 +152,19 @@ def explain_layer_output(
     )
 
 
+def window_span(image: np.ndarray, explanation: LayerExplanation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every cell the dilated window spans (C×span×span, zeros in the padding), which of them are taps, which are padding."""
+    x = _as_volume(image)
+    sh, sw = explanation.span
+    rows, cols = explanation.top + np.arange(sh), explanation.left + np.arange(sw)
+    inside = ((rows >= 0) & (rows < x.shape[1]))[:, None] & ((cols >= 0) & (cols < x.shape[2]))[None, :]
+    values = np.zeros((x.shape[0], sh, sw))
+    values[:, inside] = x[:, rows.clip(0, x.shape[1] - 1)][:, :, cols.clip(0, x.shape[2] - 1)][:, inside]
+    taps = np.zeros((sh, sw), dtype=bool)
+    taps[:: explanation.dilation, :: explanation.dilation] = True
+    return values, taps, ~inside
+
+
 def layer_counts(channels: int, filters: int, kernel: tuple[int, int], output: tuple[int, int]) -> dict[str, int]:
     """Weights k·k·C per filter, parameters k·k·C·n + n, output values n·H'·W' and multiply-adds n·H'·W'·k·k·C."""
     per_filter = int(kernel[0] * kernel[1] * channels)
@@ -259,7 +272,8 @@ class TransposeSteps:
     canvas: np.ndarray  # steps+1 × full × full: the sums after each step, before cropping the padding
     taps: np.ndarray  # steps × k·k × 2: canvas (row, col) each step adds to
     crop: tuple[int, int]  # the output is canvas[crop[0] : crop[0] + size, ...] (extended with zeros by output_padding)
-    output: np.ndarray  # the result, equal to torch's conv_transpose2d
+    output: np.ndarray  # the result of the steps
+    torch_output: np.ndarray  # torch.nn.functional.conv_transpose2d on the same numbers, shown beside it
 
 
 def transpose_steps(
@@ -281,7 +295,10 @@ def transpose_steps(
         np.add.at(canvas[step + 1], (rr, cc), x[i, j] * k.ravel())
         taps.append(np.stack([rr, cc], axis=-1))
     output = canvas[-1][p : p + size[0], p : p + size[1]]
-    return TransposeSteps(image=x, kernel=k, canvas=canvas, taps=np.array(taps), crop=(p, p), output=output)
+    reference = F.conv_transpose2d(torch.from_numpy(x)[None, None], torch.from_numpy(k)[None, None], stride=s, padding=p,
+                                   output_padding=op, dilation=d)[0, 0].numpy()
+    return TransposeSteps(image=x, kernel=k, canvas=canvas, taps=np.array(taps), crop=(p, p), output=output,
+                          torch_output=reference)
 
 
 FILTER_PRESETS: tuple[str, ...] = ("edge_luma", "edges4", "colour", "blur", "random", "network")
