@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 from cnn_core import InputError, conv_transpose_output_size, parse_kernel_text, resize_to, size_steps, to_grayscale
-from cnn_core.i18n import format_number
+from cnn_core.i18n import format_number, translate
 from cnn_core.images import SAMPLES
 from cnn_core.layer import (
     FILTER_PRESETS, conv_layer, equivariance, explain_layer_output, layer_counts, normalise_like_network, preset_filters,
@@ -87,7 +87,9 @@ def _edit_filters(weights: np.ndarray, bias: np.ndarray, ident: str, channel_nam
         if key_ident == ident and f < len(bias):
             weights[f], bias[f] = w, b
     with st.expander(t("cl.edit_header")):
-        f = int(st.selectbox(t("cl.edit_which"), range(len(bias)), format_func=lambda i: t("cl.filter_n", f=i + 1), key="cl_edit_f"))
+        lang = current_language()  # bound now: Streamlit may call format_func outside this script run
+        f = int(st.selectbox(t("cl.edit_which"), range(len(bias)), format_func=lambda i: translate("cl.filter_n", lang, f=i + 1),
+                             key="cl_edit_f"))
         boxes = st.columns(len(channel_names) + 1)
         new_w, new_b, ok, changed = weights[f].copy(), float(bias[f]), True, False
         for c, box in enumerate(boxes[:-1]):
@@ -206,7 +208,7 @@ if weights is not None:
     titles = tuple(t("cl.tile", f=f + 1, ch=t(f"cl.channel_{names[c]}")) for f in range(n) for c in range(channels))
     plot(tiles_figure(weights.reshape(n * channels, k, k), channels * min(n, 4),
                       t("cl.bank_title", n=n, k=k, c=channels), t("cl.hover_weight"), titles, numbers=k * k * n * channels <= 400,
-                      separators=separators()), "cl_bank")
+                      separators=separators(), lang=current_language()), "cl_bank")
     st.markdown(t("cl.bias_line", values=" · ".join(f"b{f + 1} = {num(b)}" for f, b in enumerate(bias))))
 
 # --- the maps -----------------------------------------------------------------------------------------------------
@@ -262,7 +264,7 @@ if pre is not None:
     sums = " + ".join(latex_number(v) for v in ex.partial_sums)
     st.latex(rf"z = {sums} + {latex_number(ex.bias)} = {latex_number(ex.pre_activation, False)}")
     if activation is not None:
-        st.latex(rf"\mathrm{{{act_name}}}({latex_number(ex.pre_activation, False)}) = {latex_number(ex.value, False)}")
+        st.latex(rf"\mathrm{{{t(f'cl.act_{act_name}')}}}({latex_number(ex.pre_activation, False)}) = {latex_number(ex.value, False)}")
     same = ex.value == float(post[f, row, col])
     st.markdown(t("cl.check", value=num(ex.value, significant=6), map=num(float(post[f, row, col]), significant=6),
                   f=f + 1, row=row, col=col, verdict="✅" if same else "❌"))

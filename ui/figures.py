@@ -201,7 +201,7 @@ def heatmap_figure(matrix: np.ndarray, x: list[str], y: list[str], title: str, h
 @_shared
 def tiles_figure(
     tiles: np.ndarray, per_row: int, title: str, hover: str, tile_titles: tuple[str, ...] = (), numbers: bool = False,
-    separators: str = ".,", height: int | None = None,
+    separators: str = ".,", height: int | None = None, lang: str = "en",
 ) -> go.Figure:
     """N small matrices (N×h×w) in a grid, `per_row` to a row, each coloured on its own scale centred on 0 (white).
 
@@ -228,9 +228,12 @@ def tiles_figure(
     else:
         trace.update(hoverinfo="skip")
     if numbers:
-        trace.update(text=raw, texttemplate="%{text:.3~g}", xgap=1, ygap=1)
+        from cnn_core.i18n import format_number
+
+        text = [["" if np.isnan(v) else format_number(v, lang, significant=3) for v in row] for row in raw]
+        trace.update(text=text, texttemplate="%{text}", xgap=1, ygap=1)
     side = max(shape)
-    layout = _square_layout(height or min(80 + int(900 * shape[0] / max(shape[1], 1)) + 30 * grid_rows, 560), title, ticks=False,
+    layout = _square_layout(height or min(70 + int(1000 * shape[0] / max(shape[1], 1)), 420), title, ticks=False,
                             annotations=annotations, separators=separators)
     if annotations:
         layout["yaxis"]["range"] = [shape[0] - 0.5, -1.8 - 0.02 * side]
