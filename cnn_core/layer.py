@@ -152,16 +152,18 @@ def explain_layer_output(
     )
 
 
-def window_span(image: np.ndarray, explanation: LayerExplanation) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every cell the dilated window spans (C×span×span, zeros in the padding), which of them are taps, which are padding."""
+def window_span(
+    image: np.ndarray, top: int, left: int, kernel_shape: tuple[int, int], dilation: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every cell a dilated window spans (C×span×span, zeros in the padding), which of them are taps, which are padding."""
     x = _as_volume(image)
-    sh, sw = explanation.span
-    rows, cols = explanation.top + np.arange(sh), explanation.left + np.arange(sw)
+    sh, sw = (effective_kernel_size(int(k), int(dilation)) for k in kernel_shape)
+    rows, cols = top + np.arange(sh), left + np.arange(sw)
     inside = ((rows >= 0) & (rows < x.shape[1]))[:, None] & ((cols >= 0) & (cols < x.shape[2]))[None, :]
     values = np.zeros((x.shape[0], sh, sw))
     values[:, inside] = x[:, rows.clip(0, x.shape[1] - 1)][:, :, cols.clip(0, x.shape[2] - 1)][:, inside]
     taps = np.zeros((sh, sw), dtype=bool)
-    taps[:: explanation.dilation, :: explanation.dilation] = True
+    taps[:: int(dilation), :: int(dilation)] = True
     return values, taps, ~inside
 
 

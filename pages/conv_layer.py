@@ -257,7 +257,7 @@ if pre is not None:
                  f"cl_products_{c}")
             st.caption(t("cl.partial", ch=ch, value=num(ex.partial_sums[c], significant=6)))
         if dilation > 1:
-            span, taps, pad = window_span(volume, ex)
+            span, taps, pad = window_span(volume, ex.top, ex.left, ex.kernel.shape[1:], dilation)
             plot(window_figure(span[0], taps, pad, t("cl.span_title", ch=t(f"cl.channel_{names[0]}"), span=ex.span[0], d=dilation),
                                separators()), "cl_span")
             st.caption(t("cl.span_note", d=dilation))

@@ -83,9 +83,9 @@ def test_counts_match_the_lecture_and_torch() -> None:
 
 def test_bad_input_gives_readable_errors() -> None:
     image = np.zeros((4, 4, 3))
-    with pytest.raises(InputError, match="channels"):
+    with pytest.raises(InputError, match="slice per input channel"):
         conv_layer(image, np.zeros((1, 1, 3, 3)))
-    with pytest.raises(InputError, match="bias"):
+    with pytest.raises(InputError, match="biases for 2 filters"):
         conv_layer(image, np.zeros((2, 3, 3, 3)), np.zeros(3))
     with pytest.raises(InputError, match="activation"):
         conv_layer(image, np.zeros((1, 3, 3, 3)), activation="softplus")
@@ -117,7 +117,8 @@ def test_convolve_and_explain_output_pixel_with_dilation(h, k, stride, padding, 
     r, c = int(rng.integers(out.shape[0])), int(rng.integers(out.shape[1]))
     ex = explain_output_pixel(image, kernel, r, c, stride, padding, dilation)
     np.testing.assert_array_equal(ex.sums, out[r, c])
-    assert all(0 <= i < h for i in ex.input_rows) and ex.input_rows.step == dilation
+    cols_inside = any(0 <= ex.left + dilation * j < h + 1 for j in range(k))
+    assert list(ex.input_rows) == [ex.top + dilation * i for i in range(k) if 0 <= ex.top + dilation * i < h and cols_inside]
 
 
 @settings(max_examples=200, deadline=None)
@@ -189,10 +190,10 @@ def test_presets_have_the_shapes_of_a_layer() -> None:
             assert weights.shape[:2] == (n, c) and bias.shape == (n,) and len(names) == n
     weights, bias, _ = preset_filters("random", 3, filters=6, size=5)
     assert weights.shape == (6, 3, 5, 5) and np.abs(weights).max() <= 1 / np.sqrt(75)
-    gray = np.full((5, 5), 100.0)
+    gray = np.add.outer(np.arange(5.0) ** 2, 3 * np.arange(6.0))
     # the same edge kernel on every channel: on a gray RGB image it gives the gray image's map
     np.testing.assert_allclose(conv_layer(np.repeat(gray[:, :, None], 3, 2), preset_filters("edge_luma", 3)[0]),
-                               conv_layer(gray, preset_filters("edge_luma", 1)[0]), rtol=1e-6)
+                               conv_layer(gray, preset_filters("edge_luma", 1)[0]), rtol=1e-6, atol=1e-9)
 
 
 def test_network_preset_is_the_networks_first_layer() -> None:
@@ -209,3 +210,16 @@ def test_network_preset_is_the_networks_first_layer() -> None:
     image = m.preprocess(resize_to(sample_image("cat"), 64))
     maps = conv_layer(normalise_like_network(image), weights, bias)
     np.testing.assert_allclose(maps, m.feature_maps(image)["whiten"], rtol=1e-4, atol=1e-4)
+
+
+def test_window_span_has_the_taps_every_d_cells() -> None:
+    from cnn_core.layer import window_span
+
+    image = np.arange(36.0).reshape(6, 6)
+    values, taps, padding = window_span(image, -1, 0, (3, 3), 2)
+    assert values.shape == (1, 5, 5) and taps.sum() == 9 and taps[0, 0] and not taps[1, 1]
+    np.testing.assert_array_equal(padding[0], True)
+    np.testing.assert_array_equal(values[0, 1:], image[0:4, 0:5])
+    ex = explain_layer_output(image, np.ones((1, 1, 3, 3)), None, 0, 0, 0, padding=1, dilation=2)
+    values, taps, _ = window_span(image, ex.top, ex.left, (3, 3), 2)
+    np.testing.assert_array_equal(values[0][taps], ex.windows[0].ravel())
