@@ -14,7 +14,7 @@ from cnn_core.layer import (
 )
 from cnn_core.model import ModelError
 from ui import (
-    Setting, image_figure, image_picker, labels, latex_number, map_figure, num, plot, product_figure, share_in_url,
+    Setting, image_figure, image_picker, labels, latex_number, map_figure, num, pct, plot, product_figure, share_in_url,
     show_error, t, take_click,
 )
 from ui.common import current_language
@@ -300,7 +300,8 @@ if pre is not None:
         st.success(t("cl.equi_exact", **values), icon="✅")
     else:
         st.warning(t("cl.equi_broken", **values), icon="⚠️")
-    st.markdown(t("cl.equi_pool", plain=num(eq.unpooled_change * 100, significant=3), pooled=num(eq.pooled_change * 100, significant=3)))
+    pooled_less = eq.pooled_change < eq.unpooled_change
+    st.markdown(t("cl.equi_pool" if pooled_less else "cl.equi_pool_not", plain=pct(eq.unpooled_change), pooled=pct(eq.pooled_change)))
     st.caption(t("cl.equi_why"))
 
 # --- the window sliding, step by step (client-side animation) ---------------------------------------------------------
