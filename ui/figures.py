@@ -319,20 +319,22 @@ def animation_figure(
         return dict(method="animate", args=[None, dict(frame=dict(duration=duration, redraw=True), fromcurrent=True,
                                                        transition=dict(duration=0), mode="immediate")])
 
-    menu = dict(type="buttons", direction="left", x=0.0, y=-0.06, xanchor="left", yanchor="top", showactive=False, buttons=[
+    menu = dict(type="buttons", direction="left", x=0.0, y=-0.11, xanchor="left", yanchor="top", showactive=False, buttons=[
         dict(label=buttons[0], **play(speed_ms * 2)), dict(label=buttons[1], **play(speed_ms)),
         dict(label=buttons[2], **play(max(speed_ms // 4, 60))),
         dict(label=buttons[3], method="animate", args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",
                                                                      transition=dict(duration=0))]),
     ])
-    slider = dict(active=0, x=0.0, y=-0.16, len=1.0, currentvalue=dict(prefix=step_label + " "), pad=dict(t=10),
+    slider = dict(active=0, x=0.0, y=-0.2, len=1.0, currentvalue=dict(prefix=step_label + " "), pad=dict(t=10),
                   steps=[dict(label=str(i + 1), method="animate",
                               args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))])
                          for i in range(steps)])
 
     def axis(domain: tuple[float, float], n: int, suffix: str) -> tuple[dict, dict]:
-        x = dict(domain=domain, showgrid=False, zeroline=False, constrain="domain", dtick=1, range=[-0.5, n - 0.5])
-        y = dict(showgrid=False, zeroline=False, constrain="domain", dtick=1, autorange="reversed", scaleanchor=f"x{suffix}")
+        x = dict(domain=domain, showgrid=False, zeroline=False, constrain="domain", dtick=1, range=[-0.5, n - 0.5],
+                 anchor=f"y{suffix}")
+        y = dict(showgrid=False, zeroline=False, constrain="domain", dtick=1, autorange="reversed", scaleanchor=f"x{suffix}",
+                 anchor=f"x{suffix}")
         return x, y
 
     x1, y1 = axis((0.0, 0.47), lc, "")
@@ -340,7 +342,7 @@ def animation_figure(
     annotations = [dict(text=text, xref=f"x{a} domain", x=0.5, yref="paper", y=1.0, yanchor="bottom", showarrow=False,
                         font=dict(size=14)) for text, a in zip(titles, ("", "2"))]
     layout = dict(title=dict(text=frame_titles[0], x=0.5, xanchor="center", y=0.98), height=560,
-                  margin=dict(l=10, r=10, t=80, b=150), dragmode=False, separators=separators, xaxis=x1, yaxis=y1, xaxis2=x2,
+                  margin=dict(l=10, r=10, t=80, b=170), dragmode=False, separators=separators, xaxis=x1, yaxis=y1, xaxis2=x2,
                   yaxis2=y2, updatemenus=[menu], sliders=[slider], shapes=shapes + (covers(0) if reveal else []),
                   annotations=annotations)
     return go.Figure(traces, layout, frames=frames)
