@@ -14,8 +14,8 @@ from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
 from cnn_core.layer import window_span
 from cnn_core.images import SAMPLES
 from ui import (
-    Setting, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, product_figure, share_in_url,
-    set_link_value, show_error, t, take_click,
+    Setting, clickable_image, image_figure, image_picker, index_ranges, labels, map_picture, matrix_figure, num, plot,
+    product_figure, share_in_url, set_link_value, show_error, t, take_image_click,
 )
 from ui.figures import window_figure
 
@@ -209,7 +209,9 @@ with st.sidebar:
 if pixels is None:
     st.stop()
 working = resize_to(pixels, side)
-image = to_grayscale(working) if mode == "gray" else working
+# Whole gray levels, as a grayscale photo stores them: the hover over the input (read from its PNG) and the inspector's
+# window show the same numbers.
+image = np.rint(to_grayscale(working)).astype(np.uint8) if mode == "gray" else working
 
 st.header(t("pg.result_header"))
 fmap = steps = error = None
@@ -231,37 +233,51 @@ if fmap is not None and fmap.ndim == 3:
 else:
     view = "gray"
 
-window = None
-if fmap is not None:
-    take_click("pg_fmap", "pg", fmap.shape[:2])
-    r, c = st.session_state.pg_row, st.session_state.pg_col
-    window = (r * stride - padding, c * stride - padding, dilation * (kernel.shape[0] - 1) + 1, dilation * (kernel.shape[1] - 1) + 1)
 
-left, right = st.columns(2)
-in_hover = t("pg.hover_input")
-plot(image_figure(image if mode == "gray" else working, t("pg.input_title", rows=image.shape[0], cols=image.shape[1]),
-                  in_hover, padding=padding if fmap is not None else 0, window=window), "pg_input", left)
-if error is not None:
-    with right:
-        show_error(error)
-        _impossible(image.shape[:2], tuple(dilation * (k - 1) + 1 for k in kernel.shape), stride, padding)
-elif fmap is None:
-    right.info(t("pg.fix_kernel"))
-else:
-    title = t("pg.map_title", rows=fmap.shape[0], cols=fmap.shape[1])
-    if view == "all":
-        plot(image_figure(np.clip(np.rint(fmap), 0, 255).astype(np.uint8), title, in_hover), "pg_rgb", right)
-        right.caption(t("pg.clipped_note"))
+
+@st.fragment
+def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding: int, fmap: np.ndarray | None,
+             error: InputError | None, steps: dict[str, SizeSteps] | None, view: str, channel: int, dilation: int = 1) -> None:
+    """Input, feature map, arithmetic and inspector: a click on the map or a new row/column reruns only this part."""
+    window = None
+    if fmap is not None:
+        if take_image_click("pg_fmap", "pg", fmap.shape[:2]):
+            set_link_value("pg_row", str(st.session_state.pg_row))  # the page's top, which keeps the link, is not rerun
+            set_link_value("pg_col", str(st.session_state.pg_col))
+        r, c = st.session_state.pg_row, st.session_state.pg_col
+        window = (r * stride - padding, c * stride - padding, dilation * (kernel.shape[0] - 1) + 1, dilation * (kernel.shape[1] - 1) + 1)
+
+    left, right = st.columns(2)
+    in_hover = t("pg.hover_input")
+    plot(image_figure(image, t("pg.input_title", rows=image.shape[0], cols=image.shape[1]),
+                      in_hover, padding=padding if fmap is not None else 0, window=window), "pg_input", left)
+    if error is not None:
+        with right:
+            show_error(error)
+            _impossible(image.shape[:2], tuple(dilation * (k - 1) + 1 for k in kernel.shape), stride, padding)
+    elif fmap is None:
+        right.info(t("pg.fix_kernel"))
     else:
-        values = fmap[:, :, channel] if fmap.ndim == 3 else fmap
-        plot(map_figure(values, title, t("pg.hover_map"), selected=(st.session_state.pg_row, st.session_state.pg_col)),
-             "pg_fmap", right, on_select="rerun", selection_mode="points")
-        if values.min() < 0:
-            right.caption(t("pg.signed_note"))
+        title = t("pg.map_title", rows=fmap.shape[0], cols=fmap.shape[1])
+        if view == "all":
+            plot(image_figure(np.clip(np.rint(fmap), 0, 255).astype(np.uint8), title, in_hover), "pg_rgb", right)
+            right.caption(t("pg.clipped_note"))
+        else:
+            values = fmap[:, :, channel] if fmap.ndim == 3 else fmap
+            # A PNG and its clicks, not a Plotly heatmap with a click marker on every pixel (half a megabyte a rerun).
+            uri, low, high, signed = map_picture(values)
+            with right:
+                st.markdown(f"**{title}**")
+                clickable_image(uri, "pg_fmap")
+                scale = t("pg.map_scale_signed" if signed else "pg.map_scale", low=num(low), high=num(high))
+                st.caption(scale + (" " + t("pg.signed_note") if signed else ""))
 
-if steps is not None:
-    st.header(t("pg.arith_header"))
-    _arithmetic(steps, fmap.shape[:2], dilation, kernel.shape)
-    st.header(t("pg.inspector_header"))
-    st.caption(t("pg.inspector_help"))
-    _inspector(image, kernel, stride, padding, fmap, channel, dilation)
+    if steps is not None:
+        st.header(t("pg.arith_header"))
+        _arithmetic(steps, fmap.shape[:2], dilation, kernel.shape)
+        st.header(t("pg.inspector_header"))
+        st.caption(t("pg.inspector_help"))
+        _inspector(image, kernel, stride, padding, fmap, channel, dilation)
+
+
+_results(image, kernel, stride, padding, fmap, error, steps, view, channel, dilation)
