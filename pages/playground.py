@@ -11,8 +11,8 @@ from cnn_core import (
     same_padding, size_steps, to_grayscale,
 )
 from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
-from cnn_core.layer import window_span
 from cnn_core.images import SAMPLES
+from cnn_core.layer import window_span
 from ui import (
     Setting, clickable_image, image_figure, image_picker, index_ranges, labels, map_picture, matrix_figure, num, plot,
     product_figure, share_in_url, set_link_value, show_error, t, take_image_click,

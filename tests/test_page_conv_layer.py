@@ -84,7 +84,7 @@ def test_bias_edit_and_hand_volume() -> None:
     at.text_input(key="cl_b_edge_luma_1_3_3_0").input("-2,5").run()
     at.text_area(key="cl_w_edge_luma_1_3_3_0_1").input("0 0 0\n0 1/2 0\n0 0 0").run()
     assert not at.exception and not at.error
-    weights, bias, _ = preset_filters("edge_luma", 3)
+    weights = preset_filters("edge_luma", 3)[0]
     weights[0, 1] = [[0, 0, 0], [0, 0.5, 0], [0, 0, 0]]
     expected = torch_maps(volume, weights, np.array([-2.5]), act="relu")
     assert expected.shape == (1, 2, 2)

@@ -311,7 +311,6 @@ def window_figure(span: np.ndarray, taps: np.ndarray, padding: np.ndarray, title
     on = np.where(taps, z, np.nan)
     off = np.where(taps, np.nan, 0.0)
     limit = float(np.nanmax(np.abs(on))) if np.isfinite(on).any() else 1.0
-    rows, cols = z.shape
     layout = _square_layout(_matrix_height(max(z.shape)), title, separators=separators)
     layout["xaxis"]["dtick"] = layout["yaxis"]["dtick"] = 1
     marks = [_rectangle(r, c, 1, 1, "#888", "dot") for r, c in zip(*np.nonzero(padding & taps))]
