@@ -14,8 +14,8 @@ from cnn_core.layer import (
 )
 from cnn_core.model import ModelError
 from ui import (
-    Setting, image_figure, image_picker, labels, latex_number, map_figure, num, pct, plot, product_figure, share_in_url,
-    show_error, t, take_click,
+    Setting, image_figure, image_picker, labels, latex_number, map_figure, num, pct, plot, product_figure, set_link_value,
+    share_in_url, show_error, t, take_click,
 )
 from ui.common import current_language
 from ui.figures import animation_figure, tiles_figure, window_figure
@@ -305,54 +305,66 @@ if pre is not None:
     st.caption(t("cl.equi_why"))
 
 # --- the window sliding, step by step (client-side animation) ---------------------------------------------------------
-st.header(t("cl.anim_header"))
-st.markdown(t("cl.anim_intro"))
-mode = st.radio(t("cl.anim_mode"), ("conv", "transpose"), format_func=labels("cl.anim_"), horizontal=True, key="cl_amode")
-boxes = st.columns(6 if mode == "transpose" else 5)
-if mode == "conv":
-    m = int(boxes[0].number_input("m", 3, 9, 7, key="cl_am"))
-    ka = int(boxes[1].number_input("k", 1, 5, 3, key="cl_ak"))
-    sa = int(boxes[2].number_input("s", 1, 4, 2, key="cl_as"))
-    pa = int(boxes[3].number_input("p", 0, 3, 1, key="cl_ap"))
-    da = int(boxes[4].number_input("d", 1, 3, 2, key="cl_ad"))
-else:
-    m = int(boxes[0].number_input("m", 2, 5, 3, key="cl_tm"))
-    ka = int(boxes[1].number_input("k", 1, 4, 3, key="cl_tk"))
-    sa = int(boxes[2].number_input("s", 1, 3, 2, key="cl_ts"))
-    pa = int(boxes[3].number_input("p", 0, 3, 1, key="cl_tp"))
-    da = int(boxes[4].number_input("d", 1, 2, 1, key="cl_td"))
-    opa = int(boxes[5].number_input(t("cl.output_padding"), 0, 2, 1, key="cl_top"))
-grid = np.random.default_rng(m).integers(0, 5, (m, m)).astype(np.float64)
-kernel = np.random.default_rng(ka + 10).integers(-1, 2, (ka, ka)).astype(np.float64)
-buttons = (t("cl.play_slow"), t("cl.play"), t("cl.play_fast"), t("cl.pause"))
-try:
+ANIMATION_KEYS = ("cl_amode", "cl_am", "cl_ak", "cl_as", "cl_ap", "cl_ad", "cl_tm", "cl_tk", "cl_ts", "cl_tp", "cl_td", "cl_top")
+
+
+@st.fragment
+def _animation() -> None:
+    """The sliding window or the transposed convolution on a small grid: its settings rerun only this part."""
+    st.header(t("cl.anim_header"))
+    st.markdown(t("cl.anim_intro"))
+    mode = st.radio(t("cl.anim_mode"), ("conv", "transpose"), format_func=labels("cl.anim_"), horizontal=True, key="cl_amode")
+    boxes = st.columns(6 if mode == "transpose" else 5)
     if mode == "conv":
-        run = sliding_steps(grid, kernel, sa, pa, da)
-        rows, cols = run.output.shape
-        if rows * cols * rows * cols > MAX_STEPS_CELLS:
-            raise InputError("err.animation_too_large", steps=rows * cols)
-        frame_titles = []
-        for (r, c), taps in zip(run.cells, run.taps):
-            terms = [f"{num(wt)}·{num(run.padded[i, j])}" for wt, (i, j) in zip(kernel.ravel(), taps)]
-            lines = [" + ".join(terms[i : i + 9]) for i in range(0, len(terms), 9)]
-            frame_titles.append(f"o({r}, {c}) = " + " +<br>".join(lines) + f" = {num(run.output[r, c])}")
-        figure = animation_figure(run.padded, run.output[None], run.taps, run.cells[:, None], tuple(frame_titles),
-                                  (t("cl.anim_input", m=m, p=pa), t("cl.anim_output", rows=rows, cols=cols)), buttons,
-                                  t("cl.step"), (pa, pa, m, m), reveal=True, separators=separators())
-        st.latex(rf"o = \left\lfloor \frac{{{m} + 2 \cdot {pa} - {da} \cdot ({ka} - 1) - 1}}{{{sa}}} \right\rfloor + 1 = {rows}")
+        m = int(boxes[0].number_input("m", 3, 9, 7, key="cl_am"))
+        ka = int(boxes[1].number_input("k", 1, 5, 3, key="cl_ak"))
+        sa = int(boxes[2].number_input("s", 1, 4, 2, key="cl_as"))
+        pa = int(boxes[3].number_input("p", 0, 3, 1, key="cl_ap"))
+        da = int(boxes[4].number_input("d", 1, 3, 2, key="cl_ad"))
     else:
-        run = transpose_steps(grid, kernel, sa, pa, da, opa)
-        size = conv_transpose_output_size(m, ka, sa, pa, opa, da)
-        frame_titles = [t("cl.t_frame", i=i, j=j, value=num(grid[i, j]), r0=int(taps[:, 0].min()), c0=int(taps[:, 1].min()))
-                        for (i, j), taps in zip(np.ndindex(m, m), run.taps)]
-        cells = np.stack(np.divmod(np.arange(m * m), m), axis=-1)[:, None]
-        figure = animation_figure(grid, run.canvas[1:], cells, run.taps, tuple(frame_titles),
-                                  (t("cl.t_input", m=m), t("cl.t_output", size=size, full=run.canvas.shape[1])), buttons,
-                                  t("cl.step"), (0, 0, m, m), right_frame=(pa, pa, size, size), separators=separators())
-        st.latex(rf"o = (m - 1)s - 2p + d(k - 1) + \text{{op}} + 1 = ({m} - 1) \cdot {sa} - 2 \cdot {pa} + {da} \cdot ({ka} - 1) + {opa} + 1 = {size}")
-        same = run.output.shape == run.torch_output.shape and np.allclose(run.output, run.torch_output)
-        st.markdown(t("cl.t_check", size=size, verdict="✅" if same else "❌"))
-    plot(figure, f"cl_anim_{mode}")
-    st.caption(t("cl.anim_help"))
-except InputError as error:
-    show_error(error)
+        m = int(boxes[0].number_input("m", 2, 5, 3, key="cl_tm"))
+        ka = int(boxes[1].number_input("k", 1, 4, 3, key="cl_tk"))
+        sa = int(boxes[2].number_input("s", 1, 3, 2, key="cl_ts"))
+        pa = int(boxes[3].number_input("p", 0, 3, 1, key="cl_tp"))
+        da = int(boxes[4].number_input("d", 1, 2, 1, key="cl_td"))
+        opa = int(boxes[5].number_input(t("cl.output_padding"), 0, 2, 1, key="cl_top"))
+    grid = np.random.default_rng(m).integers(0, 5, (m, m)).astype(np.float64)
+    kernel = np.random.default_rng(ka + 10).integers(-1, 2, (ka, ka)).astype(np.float64)
+    buttons = (t("cl.play_slow"), t("cl.play"), t("cl.play_fast"), t("cl.pause"))
+    try:
+        if mode == "conv":
+            run = sliding_steps(grid, kernel, sa, pa, da)
+            rows, cols = run.output.shape
+            if rows * cols * rows * cols > MAX_STEPS_CELLS:
+                raise InputError("err.animation_too_large", steps=rows * cols)
+            frame_titles = []
+            for (r, c), taps in zip(run.cells, run.taps):
+                terms = [f"{num(wt)}·{num(run.padded[i, j])}" for wt, (i, j) in zip(kernel.ravel(), taps)]
+                lines = [" + ".join(terms[i : i + 9]) for i in range(0, len(terms), 9)]
+                frame_titles.append(f"o({r}, {c}) = " + " +<br>".join(lines) + f" = {num(run.output[r, c])}")
+            figure = animation_figure(run.padded, run.output[None], run.taps, run.cells[:, None], tuple(frame_titles),
+                                      (t("cl.anim_input", m=m, p=pa), t("cl.anim_output", rows=rows, cols=cols)), buttons,
+                                      t("cl.step"), (pa, pa, m, m), reveal=True, separators=separators())
+            st.latex(rf"o = \left\lfloor \frac{{{m} + 2 \cdot {pa} - {da} \cdot ({ka} - 1) - 1}}{{{sa}}} \right\rfloor + 1 = {rows}")
+        else:
+            run = transpose_steps(grid, kernel, sa, pa, da, opa)
+            size = conv_transpose_output_size(m, ka, sa, pa, opa, da)
+            frame_titles = [t("cl.t_frame", i=i, j=j, value=num(grid[i, j]), r0=int(taps[:, 0].min()), c0=int(taps[:, 1].min()))
+                            for (i, j), taps in zip(np.ndindex(m, m), run.taps)]
+            cells = np.stack(np.divmod(np.arange(m * m), m), axis=-1)[:, None]
+            figure = animation_figure(grid, run.canvas[1:], cells, run.taps, tuple(frame_titles),
+                                      (t("cl.t_input", m=m), t("cl.t_output", size=size, full=run.canvas.shape[1])), buttons,
+                                      t("cl.step"), (0, 0, m, m), right_frame=(pa, pa, size, size), separators=separators())
+            st.latex(rf"o = (m - 1)s - 2p + d(k - 1) + \text{{op}} + 1 = ({m} - 1) \cdot {sa} - 2 \cdot {pa} + {da} \cdot ({ka} - 1) + {opa} + 1 = {size}")
+            same = run.output.shape == run.torch_output.shape and np.allclose(run.output, run.torch_output)
+            st.markdown(t("cl.t_check", size=size, verdict="✅" if same else "❌"))
+        plot(figure, f"cl_anim_{mode}")
+        st.caption(t("cl.anim_help"))
+    except InputError as error:
+        show_error(error)
+    for key in ANIMATION_KEYS:  # a fragment's rerun skips the page's top, which keeps the link
+        if key in st.session_state:
+            set_link_value(key, str(st.session_state[key]))
+
+
+_animation()
