@@ -144,6 +144,44 @@ def _formula(axis_label: str, m: int, k: int, p: int, s: int, d: int) -> None:
         st.caption(t("cl.formula_d1"))
 
 
+@st.fragment
+def _inspect_value(volume: np.ndarray, weights: np.ndarray, bias: np.ndarray, post: np.ndarray, f: int, stride: int,
+                   padding: int, dilation: int, activation: str | None, act_name: str, names: tuple[str, ...]) -> None:
+    """The chosen value's window ⊙ slice per channel, partial sums, bias and activation: a click reruns only this part."""
+    rows, cols = post.shape[1:]
+    c2, c3 = st.columns(2)
+    channels = volume.shape[2]
+    take_click("cl_map", "cl", (rows, cols))
+    row = int(c2.number_input(t("cl.out_row"), 0, rows - 1, key="cl_row"))
+    col = int(c3.number_input(t("cl.out_col"), 0, cols - 1, key="cl_col"))
+    left, right = st.columns([2, 3])
+    plot(map_figure(post[f], t("cl.map_title", f=f + 1, rows=rows, cols=cols), t("cl.hover_click"), selected=(row, col),
+                    height=340), "cl_map", left, on_select="rerun", selection_mode="points")
+    ex = explain_layer_output(volume, weights, bias, f, row, col, stride, padding, dilation, activation)
+    with right:
+        st.markdown(t("cl.inspect_intro", f=f + 1, row=row, col=col, top=ex.top, left=ex.left, span=ex.span[0], d=dilation))
+        for c in range(channels):
+            ch = t(f"cl.channel_{names[c]}")
+            plot(product_figure(ex.windows[c], ex.kernel[c], ex.products[c],
+                                (t("cl.window_of", ch=ch), t("cl.slice", ch=ch), t("cl.products")), marked=ex.is_padding, mark=" ᵖ"),
+                 f"cl_products_{c}")
+            st.caption(t("cl.partial", ch=ch, value=num(ex.partial_sums[c], significant=6)))
+        if dilation > 1:
+            span, taps, pad = window_span(volume, ex.top, ex.left, ex.kernel.shape[1:], dilation)
+            plot(window_figure(span[0], taps, pad, t("cl.span_title", ch=t(f"cl.channel_{names[0]}"), span=ex.span[0], d=dilation),
+                               separators()), "cl_span")
+            st.caption(t("cl.span_note", d=dilation))
+    sums = " + ".join(latex_number(v) for v in ex.partial_sums)
+    st.latex(rf"z = {sums} + {latex_number(ex.bias)} = {latex_number(ex.pre_activation, False)}")
+    if activation is not None:
+        st.latex(rf"\mathrm{{{t(f'cl.act_{act_name}')}}}({latex_number(ex.pre_activation, False)}) = {latex_number(ex.value, False)}")
+    same = ex.value == float(post[f, row, col])
+    st.markdown(t("cl.check", value=num(ex.value, significant=6), map=num(float(post[f, row, col]), significant=6),
+                  f=f + 1, row=row, col=col, verdict="✅" if same else "❌"))
+    for key in ("cl_row", "cl_col"):  # a fragment's rerun skips the page's top, which keeps the link
+        set_link_value(key, str(st.session_state[key]))
+
+
 st.title(t("cl.title"))
 st.markdown(t("cl.intro"))
 
@@ -239,35 +277,8 @@ if pre is not None:
     # --- one value, computed in front of the student ------------------------------------------------------------
     st.header(t("cl.inspector_header"))
     st.session_state.cl_filter = min(max(int(st.session_state.get("cl_filter", 1)), 1), n)
-    c1, c2, c3 = st.columns(3)
-    f = int(c1.number_input(t("cl.inspect_filter"), 1, n, key="cl_filter")) - 1
-    take_click("cl_map", "cl", (rows, cols))
-    row = int(c2.number_input(t("cl.out_row"), 0, rows - 1, key="cl_row"))
-    col = int(c3.number_input(t("cl.out_col"), 0, cols - 1, key="cl_col"))
-    left, right = st.columns([2, 3])
-    plot(map_figure(post[f], t("cl.map_title", f=f + 1, rows=rows, cols=cols), t("cl.hover_click"), selected=(row, col),
-                    height=340), "cl_map", left, on_select="rerun", selection_mode="points")
-    ex = explain_layer_output(volume, weights, bias, f, row, col, stride, padding, dilation, activation)
-    with right:
-        st.markdown(t("cl.inspect_intro", f=f + 1, row=row, col=col, top=ex.top, left=ex.left, span=ex.span[0], d=dilation))
-        for c in range(channels):
-            ch = t(f"cl.channel_{names[c]}")
-            plot(product_figure(ex.windows[c], ex.kernel[c], ex.products[c],
-                                (t("cl.window_of", ch=ch), t("cl.slice", ch=ch), t("cl.products")), marked=ex.is_padding, mark=" ᵖ"),
-                 f"cl_products_{c}")
-            st.caption(t("cl.partial", ch=ch, value=num(ex.partial_sums[c], significant=6)))
-        if dilation > 1:
-            span, taps, pad = window_span(volume, ex.top, ex.left, ex.kernel.shape[1:], dilation)
-            plot(window_figure(span[0], taps, pad, t("cl.span_title", ch=t(f"cl.channel_{names[0]}"), span=ex.span[0], d=dilation),
-                               separators()), "cl_span")
-            st.caption(t("cl.span_note", d=dilation))
-    sums = " + ".join(latex_number(v) for v in ex.partial_sums)
-    st.latex(rf"z = {sums} + {latex_number(ex.bias)} = {latex_number(ex.pre_activation, False)}")
-    if activation is not None:
-        st.latex(rf"\mathrm{{{t(f'cl.act_{act_name}')}}}({latex_number(ex.pre_activation, False)}) = {latex_number(ex.value, False)}")
-    same = ex.value == float(post[f, row, col])
-    st.markdown(t("cl.check", value=num(ex.value, significant=6), map=num(float(post[f, row, col]), significant=6),
-                  f=f + 1, row=row, col=col, verdict="✅" if same else "❌"))
+    f = int(st.columns(3)[0].number_input(t("cl.inspect_filter"), 1, n, key="cl_filter")) - 1
+    _inspect_value(volume, weights, bias, post, f, stride, padding, dilation, activation, act_name, names)
 
     # --- counts and shapes ------------------------------------------------------------------------------------------
     st.header(t("cl.counts_header"))
