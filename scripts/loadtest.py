@@ -752,7 +752,7 @@ def report(results: dict) -> str:
         f"{' '.join(f'{x:.2f}' for x in results['loadavg_end'])} at end",
     ]
     lines += ["per step"] + [f"  {name:<17} p50 {_ms(v['p50']):>8}   p95 {_ms(v['p95']):>8}   max {_ms(v['max']):>8}   "
-              f"{v['mean_kb']:6.0f} kB received per rerun (max {v['max_bytes'] / 1000:.0f} kB"
+              f"{v['mean_kb']:6.0f} kB received per rerun (max {v['max_bytes'] / 1024:.0f} kB"
               + (f", budget {loadtest_budget(name)})" if name in BUDGETS else ")") for name, v in results["per_step"].items()]
     if results.get("served_by"):
         lines.append("behind nginx        sessions per process: " + ", ".join(f"{k} {v}" for k, v in sorted(results["served_by"].items())))
@@ -762,7 +762,7 @@ def report(results: dict) -> str:
 
 
 def loadtest_budget(step: str) -> str:
-    return f"{BUDGETS[step] // 1000} kB"
+    return f"{BUDGETS[step]:,} bytes"
 
 
 def main(argv: list[str] | None = None) -> int:
