@@ -33,6 +33,7 @@ pages = {
         st.Page("pages/softmax_loss.py", title=t("nav.softmax_loss"), icon="📊", url_path="softmax_loss"),
         st.Page("pages/backprop.py", title=t("nav.backprop"), icon="⛓️", url_path="backprop"),
         st.Page("pages/augmentation.py", title=t("nav.augmentation"), icon="🔀", url_path="augmentation"),
+        st.Page("pages/train.py", title=t("nav.train"), icon="🏋️", url_path="train"),
     ],
     t("nav.section_practice"): [
         st.Page("pages/quiz.py", title=t("nav.quiz"), icon="✅", url_path="quiz"),
