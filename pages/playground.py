@@ -213,7 +213,6 @@ working = resize_to(pixels, side)
 # window show the same numbers.
 image = np.rint(to_grayscale(working)).astype(np.uint8) if mode == "gray" else working
 
-st.header(t("pg.result_header"))
 fmap = steps = error = None
 if kernel is not None:
     try:
@@ -223,6 +222,12 @@ if kernel is not None:
     except InputError as caught:
         error = caught
 
+# The formula first, outside the fragment below: a click on the feature map does not change it, so it is not resent.
+if steps is not None:
+    st.header(t("pg.arith_header"))
+    _arithmetic(steps, fmap.shape[:2], dilation, kernel.shape)
+
+st.header(t("pg.result_header"))
 channel = 0
 if fmap is not None and fmap.ndim == 3:
     view = st.radio(t("pg.channel"), CHANNELS + ("all",), format_func=labels("pg.channel_"),
@@ -234,11 +239,10 @@ else:
     view = "gray"
 
 
-
 @st.fragment
 def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding: int, fmap: np.ndarray | None,
              error: InputError | None, steps: dict[str, SizeSteps] | None, view: str, channel: int, dilation: int = 1) -> None:
-    """Input, feature map, arithmetic and inspector: a click on the map or a new row/column reruns only this part."""
+    """Input, feature map and inspector: a click on the map or a new row/column reruns only this part of the page."""
     window = None
     if fmap is not None:
         if take_image_click("pg_fmap", "pg", fmap.shape[:2]):
@@ -273,8 +277,6 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
                 st.caption(scale + (" " + t("pg.signed_note") if signed else ""))
 
     if steps is not None:
-        st.header(t("pg.arith_header"))
-        _arithmetic(steps, fmap.shape[:2], dilation, kernel.shape)
         st.header(t("pg.inspector_header"))
         st.caption(t("pg.inspector_help"))
         _inspector(image, kernel, stride, padding, fmap, channel, dilation)
