@@ -8,11 +8,22 @@ import streamlit as st
 
 from cnn_core import InputError, resize_to
 from cnn_core.audio import (
-    MAX_SECONDS, SOUNDS, Band, Sound, Spectrogram, Warp, builtin_sound, frame_sizes, place, read_wav, spec_augment, spectrogram,
+    MAX_SECONDS,
+    SOUNDS,
+    Band,
+    Sound,
+    Spectrogram,
+    Warp,
+    builtin_sound,
+    frame_sizes,
+    place,
+    read_wav,
+    spec_augment,
+    spectrogram,
 )
 from cnn_core.augment import Augmentation, agreement, augment_images, pipeline
-from cnn_core.model import CLASSES, predict_batch, preprocess
 from cnn_core.images import SAMPLES
+from cnn_core.model import CLASSES, predict_batch, preprocess
 from ui import Setting, image_picker, labels, network_ready, share_in_url, show_error, t
 from ui.common import current_language
 

@@ -9,9 +9,9 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cnn_core import get_kernel, resize_to, same_padding
+from cnn_core.images import SAMPLES
 from cnn_core.kernels import MAX_KERNEL_SIZE
 from cnn_core.noise import NOISES, add_noise, gaussian_smooth, median_filter, mse, psnr, psnr_after_smoothing
-from cnn_core.images import SAMPLES
 from ui import Setting, image_picker, labels, matrix_figure, share_in_url, t
 
 WORKING_SIDE = 256

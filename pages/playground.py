@@ -7,14 +7,36 @@ import pandas as pd
 import streamlit as st
 
 from cnn_core import (
-    KERNELS, InputError, SizeSteps, convolve, explain_output_pixel, get_kernel, parse_kernel, parse_kernel_text, resize_to,
-    same_padding, size_steps, to_grayscale,
+    KERNELS,
+    InputError,
+    SizeSteps,
+    convolve,
+    explain_output_pixel,
+    get_kernel,
+    parse_kernel,
+    parse_kernel_text,
+    resize_to,
+    same_padding,
+    size_steps,
+    to_grayscale,
 )
-from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
 from cnn_core.images import SAMPLES
+from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
 from ui import (
-    Setting, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, product_figure, share_in_url,
-    set_link_value, show_error, t, take_click,
+    Setting,
+    image_figure,
+    image_picker,
+    index_ranges,
+    labels,
+    map_figure,
+    matrix_figure,
+    plot,
+    product_figure,
+    set_link_value,
+    share_in_url,
+    show_error,
+    t,
+    take_click,
 )
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)

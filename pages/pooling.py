@@ -8,13 +8,23 @@ import streamlit as st
 
 from cnn_core import InputError, resize_to, size_steps, to_grayscale
 from cnn_core.arithmetic import SizeSteps
-from cnn_core.pooling import (
-    POOL_MODES, explain_pool_output, matching_conv_parameters, pool2d, pool_parameters, pooled_volume,
-)
 from cnn_core.images import SAMPLES
+from cnn_core.pooling import POOL_MODES, explain_pool_output, matching_conv_parameters, pool2d, pool_parameters, pooled_volume
 from ui import (
-    Setting, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, network_maps, network_ready,
-    share_in_url, show_error, t, take_click,
+    Setting,
+    editable,
+    image_figure,
+    image_picker,
+    index_ranges,
+    labels,
+    map_figure,
+    matrix_figure,
+    network_maps,
+    network_ready,
+    share_in_url,
+    show_error,
+    t,
+    take_click,
 )
 from ui.figures import HEIGHT
 

@@ -7,12 +7,22 @@ import streamlit as st
 from PIL import Image
 
 from cnn_core.augment import perturb
+from cnn_core.images import SAMPLES
 from cnn_core.model import CLASSES, layer_shapes, load_model, model_card, preprocess
 from cnn_core.softmax import softmax
-from cnn_core.images import SAMPLES
 from ui import (
-    Setting, bar_figure, heatmap_figure, image_picker, map_figure, mosaic_figure, network_logits, network_maps, network_ready, plot,
-    share_in_url, t,
+    Setting,
+    bar_figure,
+    heatmap_figure,
+    image_picker,
+    map_figure,
+    mosaic_figure,
+    network_logits,
+    network_maps,
+    network_ready,
+    plot,
+    share_in_url,
+    t,
 )
 
 share_in_url("predictions", {

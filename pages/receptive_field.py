@@ -8,8 +8,8 @@ import streamlit as st
 from PIL import Image, ImageOps
 
 from cnn_core import InputError
-from cnn_core.receptive_field import LAYER_KINDS, FieldStep, Layer, cifar_layers, input_region, local_field, receptive_fields
 from cnn_core.images import SAMPLES
+from cnn_core.receptive_field import LAYER_KINDS, FieldStep, Layer, cifar_layers, input_region, local_field, receptive_fields
 from ui import Setting, editable, image_figure, image_picker, labels, share_in_url, show_error, t
 
 MAX_LAYERS = 10

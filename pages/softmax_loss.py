@@ -10,10 +10,20 @@ from PIL import Image
 
 from cnn_core import InputError
 from cnn_core.data import CLASSES
-from cnn_core.softmax import SoftmaxSteps, negative_log, parse_logits, sigmoid, softmax_steps
 from cnn_core.images import SAMPLES
+from cnn_core.softmax import SoftmaxSteps, negative_log, parse_logits, sigmoid, softmax_steps
 from ui import (
-    Setting, bar_figure, editable, image_picker, labels, latex_number, network_logits, network_ready, share_in_url, show_error, t,
+    Setting,
+    bar_figure,
+    editable,
+    image_picker,
+    labels,
+    latex_number,
+    network_logits,
+    network_ready,
+    share_in_url,
+    show_error,
+    t,
 )
 
 TEMPERATURES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 import streamlit.testing.v1.app_test as app_test
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from streamlit.runtime.pages_manager import PagesManager
 

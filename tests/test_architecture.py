@@ -16,9 +16,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchvision.models import alexnet
 
 from cnn_core import InputError
-from cnn_core.architecture import (
-    Layer, Trace, build, builder_layer, model_trace, module_layers, reference_network, trace,
-)
+from cnn_core.architecture import Layer, Trace, build, builder_layer, model_trace, module_layers, reference_network, trace
 from cnn_core.model import CifarNet
 
 
@@ -108,7 +106,7 @@ def test_reference_networks_on_meta_give_the_same_tables() -> None:
         assert next(meta.parameters()).device.type == "meta"
         side = 32 if name == "cifar" else 224
         assert model_trace(meta, 3, side, side) == model_trace(real, 3, side, side)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown network"):
         reference_network("resnet")
 
 

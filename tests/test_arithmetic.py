@@ -55,9 +55,9 @@ def test_hand_computed_examples(m: int, k: int, p: int, s: int, expected: int) -
     ],
 )
 def test_invalid_input_is_explained(args: tuple, key: str) -> None:
-    with pytest.raises(ValueError) as caught:
+    with pytest.raises(InputError) as caught:
         conv_output_size(*args)
-    assert isinstance(caught.value, InputError) and caught.value.key == key
+    assert isinstance(caught.value, ValueError) and caught.value.key == key
     assert caught.value.message("es") != caught.value.message("en")
     assert str(caught.value) == caught.value.message("en")
 

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from cnn_core import resize_to, sample_image, to_grayscale
 from cnn_core import model as m
+from cnn_core import resize_to, sample_image, to_grayscale
 from cnn_core.i18n import catalogue
 from tests.conftest import open_app
 

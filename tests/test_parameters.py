@@ -72,12 +72,12 @@ def test_growth_curves() -> None:
 
 @pytest.mark.parametrize("sides", [np.array([0, 8]), np.array([[8]]), np.array([8.0, 16.0])])
 def test_growth_rejects_bad_sides(sides: np.ndarray) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="1-D array of positive integers"):
         growth(sides, 3, 1, 3, 1)
 
 
 def test_growth_refuses_to_overflow() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="too large for int64"):
         growth(np.array([2**20]), channels=2**12, neurons=2**12, kernel=3, filters=1)  # 2⁶⁴ weights
     assert fc_parameters(2**20, 2**20, 2**10, 2**10) == 2**60 + 2**10  # Python ints: exact at any size
 

@@ -11,7 +11,12 @@ from hypothesis import strategies as st
 
 from cnn_core.errors import InputError
 from cnn_core.pooling import (
-    explain_pool_output, matching_conv_parameters, pool2d, pool_output_shape, pool_parameters, pooled_volume,
+    explain_pool_output,
+    matching_conv_parameters,
+    pool2d,
+    pool_output_shape,
+    pool_parameters,
+    pooled_volume,
 )
 
 EXAMPLE = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]])

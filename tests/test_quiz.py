@@ -203,7 +203,7 @@ def _decimal(answer: float, tolerance: float = 0.0015) -> Question:
     return Question("chain_rule", "x", "quiz.q_chain_dl_dw", {}, "decimal", answer, "quiz.exp_chain", tolerance=tolerance)
 
 
-@pytest.mark.parametrize("answer", [15, 15.0, "15", " 15 ", "15.0", "15,0", "+15", "15.", 15.0000])
+@pytest.mark.parametrize("answer", [15, 15.0, "15", " 15 ", "15.0", "15,0", "+15", "15."])
 def test_size_accepts_the_right_number_in_any_reasonable_form(answer: object) -> None:
     assert check_answer(_size(15), answer)
 

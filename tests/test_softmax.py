@@ -14,8 +14,17 @@ from hypothesis.extra.numpy import arrays
 
 from cnn_core.errors import InputError
 from cnn_core.softmax import (
-    MAX_CLASSES, cross_entropy, cross_entropy_gradient, log_softmax, logsumexp, negative_log, parse_logit, parse_logits,
-    sigmoid, softmax, softmax_steps,
+    MAX_CLASSES,
+    cross_entropy,
+    cross_entropy_gradient,
+    log_softmax,
+    logsumexp,
+    negative_log,
+    parse_logit,
+    parse_logits,
+    sigmoid,
+    softmax,
+    softmax_steps,
 )
 
 LOGITS = arrays(np.float64, st.integers(2, 12), elements=st.floats(-50, 50))
