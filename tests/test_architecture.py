@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -238,7 +238,6 @@ layer_spec = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None)
 @given(specs=st.lists(layer_spec, min_size=1, max_size=6), c=st.integers(1, 3), h=st.integers(1, 24), w=st.integers(1, 24))
 def test_builder_matches_real_modules(specs: list[dict], c: int, h: int, w: int) -> None:
     result = build(specs, c, h, w)

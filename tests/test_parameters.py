@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
@@ -39,7 +39,6 @@ def test_every_preset_gives_the_number_the_lecture_quotes(name: str) -> None:
     assert computed == preset.weights == numel(module)
 
 
-@settings(max_examples=60, deadline=None)
 @given(w=st.integers(1, 300), h=st.integers(1, 300), c=st.integers(1, 16), n=st.integers(1, 64), bias=st.booleans())
 def test_fully_connected_matches_torch_linear(w: int, h: int, c: int, n: int, bias: bool) -> None:
     with torch.device("meta"):  # shapes only: no memory for the weights
@@ -49,7 +48,6 @@ def test_fully_connected_matches_torch_linear(w: int, h: int, c: int, n: int, bi
     assert count.weights == module.weight.numel() and count.biases == (module.bias.numel() if bias else 0)
 
 
-@settings(max_examples=60, deadline=None)
 @given(k=st.integers(1, 11), c=st.integers(1, 64), n=st.integers(1, 128), bias=st.booleans(), side=st.integers(11, 40))
 def test_convolution_matches_torch_conv2d_whatever_the_image(k: int, c: int, n: int, bias: bool, side: int) -> None:
     module = nn.Conv2d(c, n, k, bias=bias)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cnn_core.errors import InputError
@@ -44,7 +44,6 @@ volumes = st.tuples(st.integers(1, 3), st.integers(1, 12), st.integers(1, 12), s
                     st.integers(0, 2**31 - 1), st.booleans())
 
 
-@settings(max_examples=80, deadline=None)
 @given(volumes)
 def test_max_pool_equals_torch_values_and_indices(case: tuple) -> None:
     c, h, w, k, s, seed, ties = case
@@ -62,7 +61,6 @@ def test_max_pool_equals_torch_values_and_indices(case: tuple) -> None:
     np.testing.assert_array_equal(pooled.values, np.stack([loop_pool(x[i], k, s, "max") for i in range(c)]))
 
 
-@settings(max_examples=60, deadline=None)
 @given(volumes)
 def test_average_pool_equals_torch_and_loop(case: tuple) -> None:
     c, h, w, k, s, seed, _ = case

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
@@ -68,7 +68,6 @@ layers_strategy = st.lists(
 )
 
 
-@settings(max_examples=120, deadline=None)
 @given(layers_strategy, st.integers(1, 24), st.data())
 def test_region_is_the_gradient_support(spec: list, size: int, data) -> None:
     layers = [Layer(f"l{i}", kind, k, s, min(p, k // 2) if kind != "conv" else p) for i, (kind, k, s, p) in enumerate(spec)]
