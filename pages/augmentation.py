@@ -25,6 +25,7 @@ from cnn_core.augment import Augmentation, agreement, augment_images, pipeline
 from cnn_core.images import SAMPLES
 from cnn_core.model import CLASSES, predict_batch, preprocess
 from ui import Setting, image_picker, labels, network_ready, share_in_url, show_error, t
+from ui.caching import BY_CONTENT
 from ui.common import current_language
 
 WORKING_SIDE = 160  # the versions are drawn small; the network sees 32×32 anyway
@@ -57,12 +58,12 @@ def _settings() -> tuple[Augmentation, int, int]:
     return settings, count, seed
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=BY_CONTENT)
 def _versions(working: np.ndarray, count: int, settings: Augmentation, seed: int) -> np.ndarray:
     return augment_images(working, count, settings, seed)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=BY_CONTENT)
 def _predict(images: np.ndarray) -> np.ndarray:
     """Class probabilities of each image (the network sees each one centre-cropped and reduced to 32×32)."""
     return predict_batch(np.stack([preprocess(image) for image in images]))

@@ -13,6 +13,7 @@ from cnn_core.images import SAMPLES
 from cnn_core.kernels import MAX_KERNEL_SIZE
 from cnn_core.noise import NOISES, add_noise, gaussian_smooth, median_filter, mse, psnr, psnr_after_smoothing
 from ui import Setting, image_picker, labels, matrix_figure, share_in_url, t
+from ui.caching import BY_CONTENT
 
 WORKING_SIDE = 256
 SIZES = tuple(range(3, MAX_KERNEL_SIZE + 1, 2))
@@ -32,12 +33,12 @@ def _psnr_latex(error: float, value: float, label: str) -> str:
             rf"10 \log_{{10}} \frac{{65025}}{{{error:.2f}}} = {value:.2f}\ \mathrm{{dB}}")
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=BY_CONTENT)
 def _sigma_curve(reference: np.ndarray, noisy: np.ndarray, size: int) -> np.ndarray:
     return psnr_after_smoothing(reference, noisy, [size], list(SIGMAS))[0]
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=BY_CONTENT)
 def _size_curve(reference: np.ndarray, noisy: np.ndarray, sigma: float) -> np.ndarray:
     return psnr_after_smoothing(reference, noisy, list(SIZES), [sigma])[:, 0]
 

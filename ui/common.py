@@ -13,6 +13,8 @@ from cnn_core import ImageError, InputError, LoadedImage, open_image, sample_ima
 from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_language, translate
 from cnn_core.images import SAMPLES
 
+from .caching import BY_CONTENT
+
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 
@@ -86,7 +88,7 @@ def _network() -> object:
     return load_model()
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CONTENT)
 def network_logits(images: np.ndarray) -> np.ndarray:
     """N×32×32×3 uint8 → N×10 logits (with the test-time views), shared by every session: a class on one link asks once."""
     from cnn_core.model import predict_logits_batch
@@ -94,7 +96,7 @@ def network_logits(images: np.ndarray) -> np.ndarray:
     return predict_logits_batch(images)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)  # 0.65 MB an image
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)  # 0.65 MB an image
 def network_maps(image: np.ndarray) -> dict[str, np.ndarray]:
     """Every conv and pool layer's output (C×H×W) for one image, shared by every session."""
     from cnn_core.model import feature_maps
@@ -114,7 +116,8 @@ def network_ready() -> bool:
     return True
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+# Per session: an upload never leaves the session that sent it (the README says so); 2 entries: an upload and a photo.
+@st.cache_data(max_entries=2, show_spinner=False, scope="session")
 def _decode(data: bytes) -> LoadedImage:
     return open_image(data)
 

@@ -10,7 +10,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-_shared = st.cache_resource(max_entries=32, show_spinner=False)  # at most ~1.5 MB a figure, ~50 MB a builder
+from .caching import BY_CONTENT
+
+_shared = st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)  # at most ~1.5 MB a figure, ~50 MB a builder
 
 
 def editable(figure: go.Figure) -> go.Figure:
