@@ -203,15 +203,15 @@ m2.metric(t(f"arch.total_macs{partial}"), number(result.multiply_adds),
 m3.metric(t("arch.output"), _shape(result.output_shape) if result.error is None else "—")
 if choice != "custom" and result.error is None:
     numel = sum(p.numel() for p in network.parameters())
-    st.caption(t("arch.numel_check", numel=number(numel), verdict="✅" if numel == result.parameters else "❌"))
+    st.caption(t("arch.numel_check", numel=number(numel), verdict=":material/check_circle:" if numel == result.parameters else ":material/cancel:"))
 
 floored = [row.layer.name for row in result.rows if row.floored]
 if floored:
-    st.warning(t("arch.floor_note", layers=", ".join(floored)), icon="✂️")
+    st.warning(t("arch.floor_note", layers=", ".join(floored)), icon=":material/content_cut:")
 if any(row.layer.kind == "adaptive_avgpool" for row in result.rows):
-    st.info(t("arch.adaptive_note"), icon="ℹ️")
+    st.info(t("arch.adaptive_note"), icon=":material/info:")
 if any(row.layer.implicit for row in result.rows):
-    st.info(t("arch.flatten_note"), icon="ℹ️")
+    st.info(t("arch.flatten_note"), icon=":material/info:")
 with st.expander(t("arch.columns_header")):
     st.markdown(t("arch.columns_text"))
 

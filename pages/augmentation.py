@@ -73,7 +73,7 @@ def _images_section(pixels: np.ndarray | None, settings: Augmentation, count: in
     st.header(t("aug.images_header"))
     st.markdown(t("aug.images_text"))
     if pixels is None:
-        st.info(t("aug.no_image"), icon="🖼️")
+        st.info(t("aug.no_image"), icon=":material/image:")
         return
     working = resize_to(pixels, WORKING_SIDE)
     try:
@@ -108,7 +108,7 @@ def _images_section(pixels: np.ndarray | None, settings: Augmentation, count: in
                 else:
                     label = int(predicted[index])
                     caption = t("aug.version_caption", index=index + 1, label=names[label],
-                                prob=f"{probabilities[index + 1, label]:.0%}", mark="✅" if same[index] else "❌")
+                                prob=f"{probabilities[index + 1, label]:.0%}", mark="✓" if same[index] else "✗")  # plain text: no emoji font needed
                 column.image(versions[index], caption=caption, width="stretch")
     if probabilities is not None:
         st.markdown(t("aug.agreement_text"))
@@ -126,12 +126,12 @@ def _sound() -> Sound | None:
         return builtin_sound(source)
     file = st.file_uploader(t("aug.wav_upload"), type=["wav"], key="aug_wav", help=t("aug.wav_help", seconds=f"{MAX_SECONDS:g}"))
     if file is None:
-        st.info(t("aug.wav_waiting"), icon="📁")
+        st.info(t("aug.wav_waiting"), icon=":material/folder_open:")
         return None
     try:
         sound = read_wav(file.getvalue())
     except InputError as error:
-        st.error(t("aug.wav_bad", name=file.name) + " " + error.message(current_language()), icon="⚠️")
+        st.error(t("aug.wav_bad", name=file.name) + " " + error.message(current_language()), icon=":material/warning:")
         return None
     if sound.truncated:
         st.caption(t("aug.wav_truncated", seconds=f"{sound.file_seconds:.1f}", used=f"{sound.seconds:g}"))
@@ -207,7 +207,7 @@ def _sound_section() -> None:
     augmented, moved, freq_band, time_band = spec_augment(spec.db, policy)
     if (policy.warp_distance, policy.freq_width, policy.time_width) != (warp, freq_width, time_width):
         st.warning(t("aug.clamped", warp=policy.warp_distance, freq=policy.freq_width, time=policy.time_width,
-                     rows=rows, frames=frames), icon="✂️")
+                     rows=rows, frames=frames), icon=":material/content_cut:")
     st.markdown(_policy_text(spec, moved, freq_band, time_band))
 
     left, right = st.columns(2)

@@ -113,13 +113,13 @@ if median is not None:
     m3.metric(t("nz.psnr_median"), _db(psnr_median), None if gain is None else f"{psnr_median - psnr_noisy:+.2f} dB")
 
 if kind == "salt_pepper":
-    st.info(t("nz.salt_pepper_note"), icon="🧂")
+    st.info(t("nz.salt_pepper_note"), icon=":material/grain:")
 if gain is None:
-    st.info(t("nz.no_noise"), icon="ℹ️")
+    st.info(t("nz.no_noise"), icon=":material/info:")
 elif gain > 0:
-    st.success(t("nz.better", gain=f"{gain:.2f}"), icon="✅")
+    st.success(t("nz.better", gain=f"{gain:.2f}"), icon=":material/check_circle:")
 else:
-    st.warning(t("nz.worse", gain=f"{-gain:.2f}"), icon="⚠️")
+    st.warning(t("nz.worse", gain=f"{-gain:.2f}"), icon=":material/warning:")
 
 st.header(t("nz.psnr_header"))
 st.markdown(t("nz.psnr_text"))

@@ -120,7 +120,7 @@ st.markdown(t("params.conv_formula_label"))
 st.latex(_formula(r"k \cdot k \cdot C \cdot n", rf"{kernel} \cdot {kernel} \cdot {channels} \cdot {number(filters, True)}",
                   conv, "n"))
 if kernel > min(width, height):
-    st.warning(t("params.kernel_larger", k=kernel, w=width, h=height), icon="⚠️")
+    st.warning(t("params.kernel_larger", k=kernel, w=width, h=height), icon=":material/warning:")
 m1, m2, m3 = st.columns(3)
 m1.metric(t("params.fc_total"), number(fc.total))
 m2.metric(t("params.conv_total"), number(conv.total))
@@ -128,14 +128,14 @@ ratio = fc.total / conv.total
 small = f"{ratio:.2g}".replace(".", "," if current_language() == "es" else ".")
 m3.metric(t("params.ratio"), f"{number(round(ratio))}×" if ratio >= 10 else f"{small}×")
 if ratio < 1:
-    st.info(t("params.ratio_conv"), icon="⚖️")
+    st.info(t("params.ratio_conv"), icon=":material/balance:")
 
 preset = st.session_state.get("params_preset")
 if preset:
     quoted = LECTURE_PRESETS[preset]
     computed = fc.weights if quoted.layer == "fc" else conv.weights
-    verdict = "✅" if computed == quoted.weights else "❌"
-    st.success(t(f"params.check_{preset}", expected=number(quoted.weights), value=number(computed), verdict=verdict), icon="🎓")
+    verdict = ":material/check_circle:" if computed == quoted.weights else ":material/cancel:"
+    st.success(t(f"params.check_{preset}", expected=number(quoted.weights), value=number(computed), verdict=verdict), icon=":material/school:")
 
 
 st.subheader(t("params.chart_header"))

@@ -96,7 +96,7 @@ def _load_cells(text: str) -> None:
     try:
         kernel = parse_kernel([row.split(",") for row in text.split("|")])
     except InputError:
-        st.toast(t("app.bad_url_value", setting=CELLS, value=text[:30]), icon="⚠️")
+        st.toast(t("app.bad_url_value", setting=CELLS, value=text[:30]), icon=":material/warning:")
         return
     rows, cols = kernel.shape
     st.session_state.update(pg_rows=rows, pg_cols=cols, pg_start="zeros", pg_custom_how="text")
@@ -122,16 +122,16 @@ def _arithmetic(steps: dict[str, SizeSteps], computed: tuple[int, int]) -> None:
         st.markdown(f"**{label}** · m = {s.m}, k = {s.k}, p = {s.p}, s = {s.s}")
         st.latex(_size_formula(s, "o"))
         if not s.exact:
-            st.warning(t("pg.floor_note", numerator=s.numerator, s=s.s, remainder=s.remainder), icon="✂️")
+            st.warning(t("pg.floor_note", numerator=s.numerator, s=s.s, remainder=s.remainder), icon=":material/content_cut:")
         if s.s > s.k:
-            st.info(t("pg.stride_gaps", s=s.s, k=s.k), icon="🕳️")
+            st.info(t("pg.stride_gaps", s=s.s, k=s.k), icon=":material/grid_off:")
         if s.unreached:
             st.markdown(t(f"pg.unreached_{axis}", which=index_ranges(s.unreached), count=len(s.unreached)))
         if s.unreached_padding:
             st.markdown(t("pg.unreached_padding", count=s.unreached_padding))
     expected = (steps["rows"].output, steps["cols"].output)
     if expected == computed:
-        st.success(t("pg.shape_check", rows=computed[0], cols=computed[1]), icon="✅")
+        st.success(t("pg.shape_check", rows=computed[0], cols=computed[1]), icon=":material/check_circle:")
     else:  # would be a bug in cnn_core; shown rather than hidden
         st.error(t("pg.shape_mismatch", rows=computed[0], cols=computed[1], erows=expected[0], ecols=expected[1]))
 
@@ -166,7 +166,8 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
     if len(terms) <= 25:
         st.code(" + ".join(terms) + f"\n= {total:.6g}", language=None, wrap_lines=True)
     value = float(fmap[row, col, channel] if fmap.ndim == 3 else fmap[row, col])
-    verdict = "✅" if np.isclose(value, total, rtol=1e-6, atol=1e-9) else "❌"  # equal in the tests; isclose only guards display
+    # Equal in the tests; isclose only guards display.
+    verdict = ":material/check_circle:" if np.isclose(value, total, rtol=1e-6, atol=1e-9) else ":material/cancel:"
     st.markdown(t("pg.sum_check", total=f"{total:.6g}", value=f"{value:.6g}", row=row, col=col, verdict=verdict))
 
 

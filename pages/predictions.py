@@ -75,7 +75,7 @@ maps = network_maps(seen)
 shapes = {name: shape for name, shape, _ in layer_shapes(load_model())}
 table = [
     {t("pr.col_layer"): name, t("pr.col_formula"): "×".join(map(str, shapes[name])),
-     t("pr.col_tensor"): "×".join(map(str, value.shape)), "✓": "✅" if shapes[name] == value.shape else "❌"}
+     t("pr.col_tensor"): "×".join(map(str, value.shape)), "✓": "✓" if shapes[name] == value.shape else "✗"}
     for name, value in maps.items()
 ]
 st.markdown(t("pr.flow_text"))

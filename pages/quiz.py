@@ -44,7 +44,7 @@ def _seed() -> int:
     if raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_SEED)):
         seed = int(raw)
     elif raw:
-        st.warning(t("quiz.bad_seed", value=raw[:40], maximum=MAX_SEED), icon="⚠️")
+        st.warning(t("quiz.bad_seed", value=raw[:40], maximum=MAX_SEED), icon=":material/warning:")
         seed = _new_seed()
     else:  # no seed in the URL (e.g. back from another page): keep this session's quiz
         seed = st.session_state.get("quiz_seed")
@@ -112,12 +112,12 @@ def _feedback(question: Question, seed: int, index: int, lang: str) -> None:
     if result == "unreadable":
         typed = isinstance(given, str) and given.strip()
         key = f"quiz.unreadable_{question.form}" if typed or question.form in ("single", "multi") else "quiz.empty"
-        st.warning(t(key, given=str(given).strip()[:60]), icon="✏️")
+        st.warning(t(key, given=str(given).strip()[:60]), icon=":material/edit:")
         return
     if result == "wrong":
-        st.error(t("quiz.wrong", answer=_answer_text(question, lang)), icon="❌")
+        st.error(t("quiz.wrong", answer=_answer_text(question, lang)), icon=":material/cancel:")
     else:
-        st.success(t(f"quiz.{result}"), icon="✅")
+        st.success(t(f"quiz.{result}"), icon=":material/check_circle:")
     st.markdown(f"**{t('quiz.how')}**")
     if question.kind in FORMULAS:
         st.latex(FORMULAS[question.kind])
@@ -146,7 +146,7 @@ seed = _seed()
 
 left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
 count = int(left.number_input(t("quiz.count"), 1, MAX_QUESTIONS, QUIZ_LENGTH, key="quiz_count"))
-middle.button(t("quiz.new"), icon="🎲", on_click=_start_new_quiz, key="quiz_new")
+middle.button(t("quiz.new"), icon=":material/casino:", on_click=_start_new_quiz, key="quiz_new")
 with right:
     st.caption(t("quiz.share"))
     st.code(f"{st.context.url or ''}?seed={seed}&lang={lang}", language=None)

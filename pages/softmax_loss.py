@@ -108,16 +108,16 @@ def _softmax_section(logits: np.ndarray, names: list[str], true_class: int) -> S
                   delta_arrow="off")
         st.markdown(t("sm.sum_check", total=f"{s.probabilities.sum():.6f}", k=k))
         if temperature < 1:
-            st.info(t("sm.cold", t=f"{temperature:g}"), icon="🧊")
+            st.info(t("sm.cold", t=f"{temperature:g}"), icon=":material/ac_unit:")
         elif temperature > 1:
-            st.info(t("sm.hot", t=f"{temperature:g}", uniform=f"{1 / k:.1%}"), icon="🔥")
+            st.info(t("sm.hot", t=f"{temperature:g}", uniform=f"{1 / k:.1%}"), icon=":material/local_fire_department:")
     st.subheader(t("sm.stable_header"))
     top = float(s.scaled.max())
     st.latex(rf"m = \max_j \frac{{z_j}}{{T}} = {latex_number(top, False)}, \qquad "
              rf"p_i = \frac{{e^{{z_i/T - m}}}}{{\sum_j e^{{z_j/T - m}}}}, \qquad \sum_j e^{{z_j/T - m}} = {latex_number(s.total, False)}")
     st.markdown(t("sm.stable_text"))
     if s.overflow:
-        st.warning(t("sm.overflow", top=f"{top:.6g}"), icon="💥")
+        st.warning(t("sm.overflow", top=f"{top:.6g}"), icon=":material/error:")
     with st.expander(t("sm.table_header"), expanded=k <= 10):
         columns = ("z", "z / T", "(z − m) / T", "e^((z − m) / T)", "∂L/∂z")
         formats = {c: st.column_config.NumberColumn(format="%.4g") for c in columns}
@@ -145,15 +145,15 @@ def _loss_section(s: SoftmaxSteps, names: list[str]) -> None:
     st.latex(rf"L = \log \sum_j e^{{z_j/T}} - \frac{{z_y}}{{T}} = {latex_number(s.log_sum_exp)} - {latex_number(float(s.scaled[y]))}"
              rf" = {latex_number(s.loss, False)}")
     if p == 0:
-        st.info(t("sm.underflow"), icon="🔬")
+        st.info(t("sm.underflow"), icon=":material/biotech:")
     c1, c2, c3 = st.columns(3)
     c1.metric(t("sm.loss_metric", name=names[y]), f"{s.loss:.4f}")
     c2.metric(t("sm.p_true", name=names[y]), f"{p:.2%}")
     c3.metric(t("sm.guess_metric", k=k), f"{float(negative_log(1 / k)):.4f}", help=t("sm.guess_help"))
     if s.predicted == y:
-        st.success(t("sm.right", name=names[y]), icon="✅")
+        st.success(t("sm.right", name=names[y]), icon=":material/check_circle:")
     else:
-        st.warning(t("sm.wrong", name=names[y], predicted=names[s.predicted]), icon="❌")
+        st.warning(t("sm.wrong", name=names[y], predicted=names[s.predicted]), icon=":material/cancel:")
     left, right = st.columns(2)
     left.plotly_chart(_loss_figure(p, s.loss), key="sm_curve")
     with right:
@@ -165,7 +165,7 @@ def _loss_section(s: SoftmaxSteps, names: list[str]) -> None:
     span = float(s.gradient.max() - s.gradient.min()) or 1.0
     gradient.update_xaxes(range=[float(s.gradient.min()) - 0.2 * span, float(s.gradient.max()) + 0.2 * span])  # room for the labels
     st.plotly_chart(gradient, key="sm_gradient")
-    st.page_link("pages/backprop.py", label=t("sm.go_backprop"), icon="⛓️")
+    st.page_link("pages/backprop.py", label=t("sm.go_backprop"), icon=":material/link:")
 
 
 def _why_softmax(logits: np.ndarray | None) -> None:

@@ -78,7 +78,7 @@ def language_selector() -> str:
 
 def show_error(error: InputError) -> None:
     """A student-readable error box in this session's language."""
-    st.error(error.message(current_language()), icon="⚠️")
+    st.error(error.message(current_language()), icon=":material/warning:")
 
 
 @st.cache_resource(show_spinner=False)
@@ -111,7 +111,7 @@ def network_ready() -> bool:
     try:
         _network()
     except ModelError as error:
-        st.error(t("net.unavailable", detail=str(error)), icon="🛑")
+        st.error(t("net.unavailable", detail=str(error)), icon=":material/block:")
         return False
     return True
 
@@ -126,7 +126,7 @@ def _read_upload(data: bytes, name: str) -> np.ndarray | None:
     try:
         loaded = _decode(data)
     except ImageError as error:
-        st.error(t("picker.bad_file", name=name) + " " + error.message(current_language()), icon="⚠️")
+        st.error(t("picker.bad_file", name=name) + " " + error.message(current_language()), icon=":material/warning:")
         return None
     if loaded.downscaled:
         width, height = loaded.original_size
@@ -149,7 +149,7 @@ def image_picker(key: str, container=st.sidebar) -> np.ndarray | None:
         else:
             file = st.camera_input(t("picker.camera"), key=f"{key}_camera")
         if file is None:
-            st.info(t("picker.waiting"), icon="📷" if source == "camera" else "📁")
+            st.info(t("picker.waiting"), icon=":material/photo_camera:" if source == "camera" else ":material/folder_open:")
             return None
         return _read_upload(file.getvalue(), file.name)
 
@@ -202,7 +202,7 @@ def share_in_url(page: str, settings: dict[str, Setting]) -> bool:
                 try:
                     st.session_state[key] = setting.parse(st.query_params[key])
                 except ValueError:
-                    st.toast(t("app.bad_url_value", setting=key, value=st.query_params[key][:30]), icon="⚠️")
+                    st.toast(t("app.bad_url_value", setting=key, value=st.query_params[key][:30]), icon=":material/warning:")
     for key, setting in settings.items():
         if key in st.session_state:
             set_link_value(key, setting.write(st.session_state[key]))
