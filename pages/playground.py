@@ -38,6 +38,7 @@ from ui import (
     t,
     take_click,
 )
+from ui.downloads import array_download
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
 CHANNELS = ("R", "G", "B")
@@ -160,7 +161,7 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
         c0=ex.left, c1=ex.left + kernel.shape[1] - 1, padded=padded_cells,
     ))
     plot(product_figure(window, kernel, ex.products[:, :, channel], (t("pg.window"), t("pg.kernel_matrix"), t("pg.products")),
-                        marked=ex.is_padding, mark=" ᵖ"), "pg_products")
+                        marked=ex.is_padding, mark=" ᵖ"), "pg_products", alt=t("alt.pg_products"))
     total = float(ex.sums[channel])
     terms = [f"({w:.4g})·({x:.4g})" for w, x in zip(kernel.ravel(), window.ravel())]
     if len(terms) <= 25:
@@ -205,7 +206,8 @@ else:
     st.query_params.pop(CELLS, None)
 if kernel is not None:
     k1, k2 = st.columns([1, 2])
-    plot(matrix_figure(kernel, t("pg.kernel_shape", rows=kernel.shape[0], cols=kernel.shape[1])), "pg_kernel_fig", k1)
+    plot(matrix_figure(kernel, t("pg.kernel_shape", rows=kernel.shape[0], cols=kernel.shape[1])), "pg_kernel_fig", k1,
+         alt=t("alt.pg_kernel", rows=kernel.shape[0], cols=kernel.shape[1]))
     k2.markdown(t(f"kernel_desc.{name}"))
     k2.caption(t("pg.kernel_sum", total=f"{kernel.sum():.4g}") + " " + t("pg.cross_correlation"))
 
@@ -250,7 +252,8 @@ if fmap is not None:
 left, right = st.columns(2)
 in_hover = t("pg.hover_input")
 plot(image_figure(image if mode == "gray" else working, t("pg.input_title", rows=image.shape[0], cols=image.shape[1]),
-                  in_hover, padding=padding if fmap is not None else 0, window=window), "pg_input", left)
+                  in_hover, padding=padding if fmap is not None else 0, window=window), "pg_input", left,
+     alt=t("alt.pg_input", rows=image.shape[0], cols=image.shape[1]))
 if error is not None:
     with right:
         show_error(error)
@@ -265,9 +268,12 @@ else:
     else:
         values = fmap[:, :, channel] if fmap.ndim == 3 else fmap
         plot(map_figure(values, title, t("pg.hover_map"), selected=(st.session_state.pg_row, st.session_state.pg_col)),
-             "pg_fmap", right, on_select="rerun", selection_mode="points")
+             "pg_fmap", right, on_select="rerun", selection_mode="points", alt=t("alt.pg_map", rows=fmap.shape[0], cols=fmap.shape[1]))
         if values.min() < 0:
             right.caption(t("pg.signed_note"))
+    # A student keeps the map shown (one channel, or all three as one line per pixel).
+    right.caption(t("dl.map_caption"))
+    array_download(fmap if view == "all" or fmap.ndim == 2 else fmap[:, :, channel], f"feature_map_{name}_{view}", "pg_map_dl", right)
 
 if steps is not None:
     st.header(t("pg.arith_header"))

@@ -24,6 +24,7 @@ from ui import (
     share_in_url,
     t,
 )
+from ui.downloads import array_download
 
 share_in_url("predictions", {
     "pr_sample": Setting(str, SAMPLES), "pr_dx": Setting(int, low=-16, high=16), "pr_dy": Setting(int, low=-16, high=16),
@@ -61,7 +62,7 @@ with left:
     st.image(Image.fromarray(seen).resize((256, 256), Image.Resampling.NEAREST), caption=t("pr.seen_caption"))
     st.metric(t("pr.top"), names[top], f"{probs[top]:.1%}", delta_color="off", delta_arrow="off")
 with right:
-    plot(bar_figure(names, probs, top, t("pr.probabilities")), "pr_bars")
+    plot(bar_figure(names, probs, top, t("pr.probabilities")), "pr_bars", alt=t("alt.pr_probabilities"))
 with st.expander(t("pr.softmax_header")):
     st.markdown(t("pr.softmax_text"))
     z_top = float(logits[top])
@@ -86,12 +87,16 @@ if st.session_state.get("pr_layer") not in maps:
 layer = st.selectbox(t("pr.layer"), list(maps), index=1, key="pr_layer",
                      format_func=lambda n: f"{n} · {'×'.join(map(str, maps[n].shape))}")
 values = maps[layer]
-plot(mosaic_figure(values, t("pr.mosaic_title", layer=layer, channels=values.shape[0]), t("pr.mosaic_hover")), "pr_mosaic")
+plot(mosaic_figure(values, t("pr.mosaic_title", layer=layer, channels=values.shape[0]), t("pr.mosaic_hover")), "pr_mosaic",
+     alt=t("alt.pr_mosaic", layer=layer, channels=values.shape[0]))
 st.caption(t("pr.mosaic_note"))
 st.session_state.pr_channel = min(int(st.session_state.get("pr_channel", 0)), values.shape[0] - 1)
 channel = int(st.number_input(t("pr.channel"), 0, values.shape[0] - 1, key="pr_channel"))
 plot(map_figure(values[channel], t("pr.channel_title", layer=layer, channel=channel), t("pg.hover_map"), height=380),
-     "pr_channel_fig")
+     "pr_channel_fig", alt=t("alt.pr_channel", layer=layer, channel=channel, rows=values.shape[1], cols=values.shape[2]))
+# Downloads: the channel shown, as numbers.
+st.caption(t("dl.layer_caption"))
+array_download(values[channel], f"{layer}_channel_{channel}", "pr_channel_dl")
 
 st.subheader(t("pr.filters_header"))
 st.markdown(t("pr.filters_text"))

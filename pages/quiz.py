@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 
 import streamlit as st
@@ -159,3 +161,19 @@ st.progress(sum(answered) / count)
 
 for index, question in enumerate(quiz):
     _question(question, seed, index, lang)
+
+
+def _results_csv(quiz: list[Question], seed: int, first_try: dict, lang: str) -> bytes:
+    """The quiz as a table: each statement, how the first try went and the right answer."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([t("dl.quiz_number"), t("dl.quiz_question"), t("dl.quiz_result"), t("dl.quiz_answer")])
+    for index, question in enumerate(quiz):
+        result = {True: "dl.quiz_right", False: "dl.quiz_wrong", None: "dl.quiz_unanswered"}[first_try.get((seed, index))]
+        writer.writerow([index + 1, t(question.prompt, **_shown(question.params, lang)), t(result),
+                         _answer_text(question, lang).replace("**", "")])
+    return buffer.getvalue().encode("utf-8-sig")  # with a BOM, spreadsheets read the accents right
+
+
+st.download_button(t("dl.quiz"), _results_csv(quiz, seed, first_try, lang), f"quiz_{seed}.csv", "text/csv", key="quiz_download",
+                   on_click="ignore", icon=":material/download:", help=t("dl.quiz_help"))

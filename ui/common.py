@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,7 +82,8 @@ def show_error(error: InputError) -> None:
     st.error(error.message(current_language()), icon=":material/warning:")
 
 
-@st.cache_resource(show_spinner=False)
+# The first load after a server starts takes seconds; no session (so no language) is known here: both languages.
+@st.cache_resource(show_spinner=f"{translate('load.network', 'es')} · {translate('load.network', 'en')}")
 def _network() -> object:
     from cnn_core.model import load_model  # imported here: pages without the network never load it
 
@@ -218,13 +220,24 @@ def presenter_mode() -> bool:
     return on
 
 
-def plot(figure, key: str, where=None, **options):
-    """st.plotly_chart (in `where`, a column or container) without toolbar, larger in presenter mode."""
+def _chart_config(key: str) -> dict:
+    """Plotly's mode bar with its "download as PNG" button alone: students keep what they made, nothing else distracts."""
+    return {"displayModeBar": "hover", "modeBarButtons": [["toImage"]], "displaylogo": False,
+            "toImageButtonOptions": {"filename": key, "scale": 2}}
+
+
+def plot(figure, key: str, where=None, alt: str | None = None, **options):
+    """st.plotly_chart (in `where`, a column or container) with a PNG download, larger in presenter mode.
+
+    `alt`: what the chart shows, for screen readers (translated); without it, the figure's title.
+    """
+    if alt is None:
+        alt = re.sub(r"<[^>]+>", " ", str(figure.layout.title.text or "")).strip() or None
     if st.session_state.get("presenter"):
         height = figure.layout.height
         figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): resize a copy
         figure.update_layout(font=dict(size=20), height=int(height * 1.3) if height else None)
-    return (where or st).plotly_chart(figure, key=key, config={"displayModeBar": False}, **options)
+    return (where or st).plotly_chart(figure, key=key, config=_chart_config(key), alt=alt, **options)
 
 
 def latex_number(value: float, operand: bool = True) -> str:
