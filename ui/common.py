@@ -216,7 +216,9 @@ def presenter_mode() -> bool:
     share_in_url("app", {"presenter": Setting(bool)})
     on = st.sidebar.toggle(t("app.presenter"), key="presenter", help=t("app.presenter_help"))
     if on:
-        st.html("<style>html { font-size: 22px; } .stMainBlockContainer { max-width: 100%; }</style>")
+        # The page already uses the whole width (layout="wide"). Streamlit's theme sets one font size for the whole
+        # server (theme.baseFontSize), not per session; its text is sized in rem, so the root's size scales it all.
+        st.html("<style>html { font-size: 22px; }</style>")
     return on
 
 

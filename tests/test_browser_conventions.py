@@ -1,0 +1,34 @@
+"""In Chromium without an emoji font: Material icons, the PNG download alone, chart descriptions, the presenter view."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.conftest import open_page
+
+
+def _font_px(page: Page) -> float:
+    return page.get_by_test_id("stMarkdownContainer").locator("p").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+
+
+def test_icons_downloads_and_descriptions(server: str, page: Page) -> None:
+    open_page(page, f"{server}/playground?lang=en", "Convolution playground")
+    links = page.get_by_test_id("stSidebarNavLink")
+    icons = links.get_by_test_id("stIconMaterial")
+    assert links.count() >= 12 and icons.count() == links.count()  # every page's icon is a Material icon
+    for box in icons.evaluate_all("els => els.map(e => e.getBoundingClientRect())"):
+        assert 0 < box["width"] <= 1.5 * box["height"]  # an unknown icon name would be drawn as a word
+    chart = page.get_by_test_id("stPlotlyChart").filter(has=page.locator(".js-plotly-plot")).nth(2)
+    expect(chart).to_have_attribute("aria-label", "The feature map, 168×254: the result of sliding the kernel over the input; "
+                                                  "the chosen pixel is framed in yellow.")
+    chart.hover()
+    expect(chart.locator(".modebar-btn")).to_have_count(1)
+    expect(chart.locator(".modebar-btn")).to_have_attribute("data-title", "Download plot as a PNG")
+    expect(page.get_by_test_id("stDownloadButton")).to_have_count(2)
+
+
+def test_presenter_view_enlarges_text(server: str, page: Page) -> None:
+    open_page(page, f"{server}/playground?lang=en", "Convolution playground")
+    normal = _font_px(page)
+    open_page(page, f"{server}/playground?lang=en&presenter=1", "Convolution playground")
+    assert _font_px(page) >= 1.3 * normal
