@@ -24,19 +24,21 @@ from cnn_core.images import SAMPLES
 from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
 from ui import (
     Setting,
+    clickable_image,
     image_figure,
     image_picker,
     index_ranges,
     labels,
-    map_figure,
+    map_picture,
     matrix_figure,
+    num,
     plot,
     product_figure,
     set_link_value,
     share_in_url,
     show_error,
     t,
-    take_click,
+    take_image_click,
 )
 from ui.downloads import array_download
 
@@ -223,7 +225,9 @@ with st.sidebar:
 if pixels is None:
     st.stop()
 working = resize_to(pixels, side)
-image = to_grayscale(working) if mode == "gray" else working
+# Whole gray levels, as a grayscale photo stores them: the hover over the input (read from its PNG) and the inspector's
+# window show the same numbers.
+image = np.rint(to_grayscale(working)).astype(np.uint8) if mode == "gray" else working
 
 st.header(t("pg.result_header"))
 fmap = steps = error = None
@@ -243,41 +247,56 @@ if fmap is not None and fmap.ndim == 3:
 else:
     view = "gray"
 
-window = None
-if fmap is not None:
-    take_click("pg_fmap", "pg", fmap.shape[:2])
-    r, c = st.session_state.pg_row, st.session_state.pg_col
-    window = (r * stride - padding, c * stride - padding, kernel.shape[0], kernel.shape[1])
 
-left, right = st.columns(2)
-in_hover = t("pg.hover_input")
-plot(image_figure(image if mode == "gray" else working, t("pg.input_title", rows=image.shape[0], cols=image.shape[1]),
-                  in_hover, padding=padding if fmap is not None else 0, window=window), "pg_input", left,
-     alt=t("alt.pg_input", rows=image.shape[0], cols=image.shape[1]))
-if error is not None:
-    with right:
-        show_error(error)
-        _impossible(image.shape[:2], kernel.shape, stride, padding)
-elif fmap is None:
-    right.info(t("pg.fix_kernel"))
-else:
-    title = t("pg.map_title", rows=fmap.shape[0], cols=fmap.shape[1])
-    if view == "all":
-        plot(image_figure(np.clip(np.rint(fmap), 0, 255).astype(np.uint8), title, in_hover), "pg_rgb", right)
-        right.caption(t("pg.clipped_note"))
+
+@st.fragment
+def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding: int, fmap: np.ndarray | None,
+             error: InputError | None, steps: dict[str, SizeSteps] | None, view: str, channel: int) -> None:
+    """Input, feature map, arithmetic and inspector: a click on the map or a new row/column reruns only this part."""
+    window = None
+    if fmap is not None:
+        if take_image_click("pg_fmap", "pg", fmap.shape[:2]):
+            set_link_value("pg_row", str(st.session_state.pg_row))  # the page's top, which keeps the link, is not rerun
+            set_link_value("pg_col", str(st.session_state.pg_col))
+        r, c = st.session_state.pg_row, st.session_state.pg_col
+        window = (r * stride - padding, c * stride - padding, kernel.shape[0], kernel.shape[1])
+
+    left, right = st.columns(2)
+    in_hover = t("pg.hover_input")
+    plot(image_figure(image, t("pg.input_title", rows=image.shape[0], cols=image.shape[1]),
+                      in_hover, padding=padding if fmap is not None else 0, window=window), "pg_input", left,
+         alt=t("alt.pg_input", rows=image.shape[0], cols=image.shape[1]))
+    if error is not None:
+        with right:
+            show_error(error)
+            _impossible(image.shape[:2], kernel.shape, stride, padding)
+    elif fmap is None:
+        right.info(t("pg.fix_kernel"))
     else:
-        values = fmap[:, :, channel] if fmap.ndim == 3 else fmap
-        plot(map_figure(values, title, t("pg.hover_map"), selected=(st.session_state.pg_row, st.session_state.pg_col)),
-             "pg_fmap", right, on_select="rerun", selection_mode="points", alt=t("alt.pg_map", rows=fmap.shape[0], cols=fmap.shape[1]))
-        if values.min() < 0:
-            right.caption(t("pg.signed_note"))
-    # A student keeps the map shown (one channel, or all three as one line per pixel).
-    right.caption(t("dl.map_caption"))
-    array_download(fmap if view == "all" or fmap.ndim == 2 else fmap[:, :, channel], f"feature_map_{name}_{view}", "pg_map_dl", right)
+        title = t("pg.map_title", rows=fmap.shape[0], cols=fmap.shape[1])
+        if view == "all":
+            plot(image_figure(np.clip(np.rint(fmap), 0, 255).astype(np.uint8), title, in_hover), "pg_rgb", right)
+            right.caption(t("pg.clipped_note"))
+        else:
+            values = fmap[:, :, channel] if fmap.ndim == 3 else fmap
+            # A PNG and its clicks, not a Plotly heatmap with a click marker on every pixel (half a megabyte a rerun).
+            uri, low, high, signed = map_picture(values)
+            with right:
+                st.markdown(f"**{title}**")
+                clickable_image(uri, "pg_fmap")
+                scale = t("pg.map_scale_signed" if signed else "pg.map_scale", low=num(low), high=num(high))
+                st.caption(scale + (" " + t("pg.signed_note") if signed else ""))
+        # A student keeps the map shown (one channel, or all three as one line per pixel).
+        right.caption(t("dl.map_caption"))
+        array_download(fmap if view == "all" or fmap.ndim == 2 else fmap[:, :, channel], f"feature_map_{name}_{view}", "pg_map_dl",
+                       right)
 
-if steps is not None:
-    st.header(t("pg.arith_header"))
-    _arithmetic(steps, fmap.shape[:2])
-    st.header(t("pg.inspector_header"))
-    st.caption(t("pg.inspector_help"))
-    _inspector(image, kernel, stride, padding, fmap, channel)
+    if steps is not None:
+        st.header(t("pg.arith_header"))
+        _arithmetic(steps, fmap.shape[:2])
+        st.header(t("pg.inspector_header"))
+        st.caption(t("pg.inspector_help"))
+        _inspector(image, kernel, stride, padding, fmap, channel)
+
+
+_results(image, kernel, stride, padding, fmap, error, steps, view, channel)

@@ -21,6 +21,7 @@ from ui import (
     network_maps,
     network_ready,
     plot,
+    set_link_value,
     share_in_url,
     t,
 )
@@ -82,21 +83,32 @@ table = [
 st.markdown(t("pr.flow_text"))
 st.dataframe(table, hide_index=True)
 
-if st.session_state.get("pr_layer") not in maps:
-    st.session_state.pop("pr_layer", None)
-layer = st.selectbox(t("pr.layer"), list(maps), index=1, key="pr_layer",
-                     format_func=lambda n: f"{n} · {'×'.join(map(str, maps[n].shape))}")
-values = maps[layer]
-plot(mosaic_figure(values, t("pr.mosaic_title", layer=layer, channels=values.shape[0]), t("pr.mosaic_hover")), "pr_mosaic",
-     alt=t("alt.pr_mosaic", layer=layer, channels=values.shape[0]))
-st.caption(t("pr.mosaic_note"))
-st.session_state.pr_channel = min(int(st.session_state.get("pr_channel", 0)), values.shape[0] - 1)
-channel = int(st.number_input(t("pr.channel"), 0, values.shape[0] - 1, key="pr_channel"))
-plot(map_figure(values[channel], t("pr.channel_title", layer=layer, channel=channel), t("pg.hover_map"), height=380),
-     "pr_channel_fig", alt=t("alt.pr_channel", layer=layer, channel=channel, rows=values.shape[1], cols=values.shape[2]))
-# Downloads: the channel shown, as numbers.
-st.caption(t("dl.layer_caption"))
-array_download(values[channel], f"{layer}_channel_{channel}", "pr_channel_dl")
+
+
+@st.fragment
+def _layer_explorer(maps: dict[str, np.ndarray]) -> None:
+    """A layer's feature maps and one channel: choosing another reruns only this part of the page."""
+    if st.session_state.get("pr_layer") not in maps:
+        st.session_state.pop("pr_layer", None)
+    layer = st.selectbox(t("pr.layer"), list(maps), index=1, key="pr_layer",
+                         format_func=lambda n: f"{n} · {'×'.join(map(str, maps[n].shape))}")
+    values = maps[layer]
+    plot(mosaic_figure(values, t("pr.mosaic_title", layer=layer, channels=values.shape[0]), t("pr.mosaic_hover")), "pr_mosaic",
+         alt=t("alt.pr_mosaic", layer=layer, channels=values.shape[0]))
+    st.caption(t("pr.mosaic_note"))
+    st.session_state.pr_channel = min(int(st.session_state.get("pr_channel", 0)), values.shape[0] - 1)
+    channel = int(st.number_input(t("pr.channel"), 0, values.shape[0] - 1, key="pr_channel"))
+    plot(map_figure(values[channel], t("pr.channel_title", layer=layer, channel=channel), t("pg.hover_map"), height=380),
+         "pr_channel_fig", alt=t("alt.pr_channel", layer=layer, channel=channel, rows=values.shape[1], cols=values.shape[2]))
+    # Downloads: the channel shown, as numbers.
+    st.caption(t("dl.layer_caption"))
+    array_download(values[channel], f"{layer}_channel_{channel}", "pr_channel_dl")
+    # The page's top, which keeps the link, does not run with the fragment.
+    set_link_value("pr_layer", layer)
+    set_link_value("pr_channel", str(channel))
+
+
+_layer_explorer(maps)
 
 st.subheader(t("pr.filters_header"))
 st.markdown(t("pr.filters_text"))

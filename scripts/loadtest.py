@@ -61,13 +61,17 @@ HEALTH_PATH = "/_stcore/health"
 XSRF_COOKIE = "_streamlit_xsrf"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # A run that stopped for st.rerun() or a newer request is followed by another run; only these end what we asked for.
-FINAL_STATUSES = {ForwardMsg.FINISHED_SUCCESSFULLY: "ok", ForwardMsg.FINISHED_WITH_COMPILE_ERROR: "compile_error"}
+FINAL_STATUSES = {ForwardMsg.FINISHED_SUCCESSFULLY: "ok", ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY: "ok",
+                  ForwardMsg.FINISHED_WITH_COMPILE_ERROR: "compile_error"}
 # The playground is the default page: st.navigation serves it at "/" whatever its url_path (a link to the url_path
 # gets a page_not_found), so a student opens the root, as the shared link does.
 PLAYGROUND_PATH = ""
 # The network page as a student finds it in the menu: by its title, else by one of the url paths it has had.
 NETWORK_TITLE, NETWORK_PATHS = "nav.predictions", ("predictions", "network")
-STEPS = ("open_playground", "kernel", "stride", "padding", "source_upload", "upload", "open_network")
+STEPS = ("open_playground", "kernel", "stride", "padding", "pixel", "source_upload", "upload", "open_network")
+# What a student may receive per step, in bytes (issue 11): a playground change 150 kB, a click on the feature map
+# 50 kB, opening the network page 300 kB. Opening the playground and uploading a photo send a new image: not budgeted.
+BUDGETS = {"kernel": 150_000, "stride": 150_000, "padding": 150_000, "pixel": 50_000, "open_network": 300_000}
 
 
 # --- the server: started here on loopback, or one already running on loopback ---------------------------------------
@@ -222,12 +226,15 @@ class Student:
     lang: str = "es"
     ws: ClientConnection | None = None
     cookie: str = ""
+    cookies: dict[str, str] = field(default_factory=dict)         # every cookie the server set (nginx's route too)
+    served_by: str = ""                                           # the process behind nginx (its X-Served-By header)
     session_id: str = ""
     query_string: str = ""
     pages: list[tuple[str, str, str]] = field(default_factory=list)  # (url path, title, page_script_hash) in the menu
     page_hash: str = ""                                           # the page the last run drew
     step: str = "-"                                               # the step under way, for error records
     widgets: dict[str, tuple[str, object]] = field(default_factory=dict)  # user key → (element type, proto), last run
+    fragments: dict[str, str] = field(default_factory=dict)       # user key → the st.fragment that drew the widget
     states: dict[str, WidgetState] = field(default_factory=dict)  # widget id → the value this tab holds
     cache: dict[str, ForwardMsg] = field(default_factory=dict)    # hash → cacheable message, as the frontend keeps it
     reruns: list[Rerun] = field(default_factory=list)
@@ -237,6 +244,7 @@ class Student:
     _changed: dict[str, str] = field(default_factory=dict)        # widget id → key, set since the last rerun
     _file_urls: asyncio.Future | None = None
     _received: int = 0
+    _fragment_run: bool = False                                   # a fragment's rerun redraws only that fragment
 
     # -- transport ---------------------------------------------------------------------------------------------------
 
@@ -248,18 +256,23 @@ class Student:
         # Sec-WebSocket-Protocol: "streamlit", then the XSRF token (the frontend's order; a third entry would resume a
         # session by id). The server selects the first.
         protocols = ["streamlit"] + ([self.cookie] if self.cookie else [])
-        headers = {"Origin": self.base_url, **({"Cookie": f"{XSRF_COOKIE}={self.cookie}"} if self.cookie else {})}
+        headers = {"Origin": self.base_url, **({"Cookie": self.cookie_header()} if self.cookies else {})}
         self.ws = await connect(ws_url, subprotocols=protocols, additional_headers=headers, open_timeout=timeout,
                                 max_size=64 * 2**20, user_agent_header="cnn-course-loadtest")
+        self.served_by = self.ws.response.headers.get("X-Served-By", "")
         self.timings["connect"] = time.perf_counter() - start
 
     def _xsrf_cookie(self) -> str:
-        with urllib.request.urlopen(self.base_url + HEALTH_PATH, timeout=30) as response:
+        """GET /_stcore/health, keeping every cookie it sets (as a browser would); the XSRF token."""
+        request = urllib.request.Request(self.base_url + HEALTH_PATH, headers={"Cookie": self.cookie_header()})
+        with urllib.request.urlopen(request, timeout=30) as response:
             for header in response.headers.get_all("Set-Cookie") or []:
                 name, _, rest = header.partition("=")
-                if name.strip() == XSRF_COOKIE:
-                    return rest.split(";", 1)[0]
-        return ""
+                self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return self.cookies.get(XSRF_COOKIE, "")
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -293,7 +306,8 @@ class Student:
         kind = msg.WhichOneof("type")
         if kind == "new_session":
             self.session_id = msg.new_session.initialize.session_id or self.session_id
-            self.widgets = {}
+            if not self._fragment_run:
+                self.widgets, self.fragments = {}, {}
         elif kind == "navigation":  # st.navigation's page list replaces any other, as in the frontend
             self.pages = [(p.url_pathname, p.page_name, p.page_script_hash) for p in msg.navigation.app_pages]
             self.page_hash = msg.navigation.page_script_hash
@@ -319,26 +333,32 @@ class Student:
                 if widget_id.startswith("$$ID-"):
                     user_key = widget_id.split("-", 2)[-1]  # streamlit's element ids end with the user key
                     self.widgets[user_key if user_key != "None" else widget_id] = (etype, widget)
+                    self.fragments[user_key if user_key != "None" else widget_id] = msg.delta.fragment_id
 
     # -- what a browser sends ------------------------------------------------------------------------------------------
 
-    def _client_state(self, page_script_hash: str, page_name: str) -> ClientState:
+    def _client_state(self, page_script_hash: str, page_name: str, fragment_id: str = "") -> ClientState:
         path = page_name or next((p for p, _, h in self.pages if h == page_script_hash), "")
         return ClientState(
             query_string=self.query_string,
             widget_states=WidgetStates(widgets=list(self.states.values())),
             page_script_hash=page_script_hash,
             page_name=page_name,
+            fragment_id=fragment_id,
             cached_message_hashes=list(self.cache),
             context_info=ContextInfo(timezone="Europe/Madrid", timezone_offset=-60, is_embedded=False,
                                      locale={"es": "es-ES", "en": "en-US"}.get(self.lang, self.lang),
                                      url=f"{self.base_url}/{path}?{self.query_string}", color_scheme="light"),
         )
 
-    async def rerun(self, step: str, page_script_hash: str = "", page_name: str = "") -> Rerun:
-        """Ask for a run and read everything until its script_finished; the time between the two is the latency."""
+    async def rerun(self, step: str, page_script_hash: str = "", page_name: str = "", fragment_id: str = "") -> Rerun:
+        """Ask for a run and read everything until its script_finished; the time between the two is the latency.
+
+        With fragment_id (a widget drawn inside an st.fragment changed, as the frontend sends it) only that fragment runs.
+        """
         msg = BackMsg()
-        msg.rerun_script.CopyFrom(self._client_state(page_script_hash, page_name))
+        msg.rerun_script.CopyFrom(self._client_state(page_script_hash, page_name, fragment_id))
+        self._fragment_run = bool(fragment_id)
         received, errors = self._received, len(self.errors)
         changed, self._changed = self._changed, {}
         start = time.perf_counter()
@@ -351,6 +371,7 @@ class Student:
         status = FINAL_STATUSES[reply.script_finished]
         if status != "ok":
             self.errors.append((step, "finished_" + status, ""))
+        self._fragment_run = False
         # A value sent for a widget id that this run did not draw was dropped: the student's change did not happen.
         present = {w.id for _, w in self.widgets.values()}
         for widget_id in changed.keys() - present:
@@ -391,6 +412,21 @@ class Student:
         self.states[widget.id] = WidgetState(id=widget.id, string_value=label)
         self._changed[widget.id] = key
         return label
+
+    def click_image(self, key: str, fx: float, fy: float, width: int = 400, height: int = 400) -> str:
+        """A click at (fx, fy) of the image component `key` shown width×height px, as streamlit-image-coordinates sends
+        it; the id of the fragment to rerun ("" for the whole page)."""
+        widget = self.widget(key, "component_instance")
+        value = {"x": int(fx * width), "y": int(fy * height), "width": width, "height": height,
+                 "unix_time": int(time.time() * 1000)}
+        self.states[widget.id] = WidgetState(id=widget.id, json_value=json.dumps(value))
+        self._changed[widget.id] = key
+        return self.fragments.get(key, "")
+
+    def number_value(self, key: str) -> float:
+        """The value a number_input drawn in the last run shows."""
+        widget = self.widget(key, "number_input")
+        return widget.value if widget.HasField("value") else widget.default
 
     def set_number(self, key: str, value: float) -> None:
         widget = self.widget(key, "number_input")
@@ -437,7 +473,9 @@ class Student:
                 f"Content-Type: {mime}\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Origin": self.base_url}
         if self.cookie:
-            headers |= {"X-Xsrftoken": self.cookie, "Cookie": f"{XSRF_COOKIE}={self.cookie}"}
+            headers |= {"X-Xsrftoken": self.cookie}
+        if self.cookies:
+            headers |= {"Cookie": self.cookie_header()}
         request = urllib.request.Request(target, data=body, method="PUT", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -484,6 +522,13 @@ async def student_script(student: Student, png: bytes, step_timeout: float, thin
         student.set_number("pg_padding", 1)
         await student.rerun("padding", student.page_hash)
 
+    async def pixel() -> None:  # a click on the feature map: only the inspector's fragment reruns
+        before = student.number_value("pg_row")
+        fragment = student.click_image("pg_fmap", 0.2, 0.2)
+        await student.rerun("pixel", student.page_hash, fragment_id=fragment)
+        if student.number_value("pg_row") == before:
+            raise StepFailed("click_lost", f"the inspector's row stayed {before} after a click on the feature map")
+
     async def source_upload() -> None:
         student.set_option("pg_source", "radio", lambda options, current: options[1])  # sample, upload, camera
         await student.rerun("source_upload", student.page_hash)
@@ -506,7 +551,7 @@ async def student_script(student: Student, png: bytes, step_timeout: float, thin
         await asyncio.wait_for(student.connect(step_timeout), step_timeout)
     except (OSError, TimeoutError) as error:
         raise StepFailed("connect", repr(error)) from error
-    for name, action in zip(STEPS, (open_playground, kernel, stride, padding, source_upload, upload, open_network)):
+    for name, action in zip(STEPS, (open_playground, kernel, stride, padding, pixel, source_upload, upload, open_network)):
         await step(name, action)
     student.timings["visit"] = time.perf_counter() - start
 
@@ -556,15 +601,23 @@ async def run_load_async(sessions: int, base_url: str, *, pid: int | None = None
                      "loadavg_start": os.getloadavg()}
     deadline = time.monotonic() + overall_timeout
     if warmup:  # the process's first run imports torch and loads the network: a teacher's first visit, not the class's
-        student = Student(-1, base_url, lang)
-        start = time.perf_counter()
-        try:
-            await asyncio.wait_for(_visit(student, png_bytes(seed + 10_000), 0.0, max(step_timeout, 120.0), 0.0, seed),
-                                   overall_timeout)
-        except TimeoutError:
-            pass  # _visit recorded it as overall_timeout
-        results["warmup"] = {"seconds": time.perf_counter() - start, "errors": [list(e) for e in student.errors],
-                             "latencies": {r.step: round(r.latency, 3) for r in student.reruns}}
+        # Behind nginx (deploy/serve.py) each process has its first run: visits until four in a row find no new one.
+        start, warmed, quiet, visits = time.perf_counter(), set(), 0, []
+        while quiet < 4 and len(visits) < 16 and time.monotonic() < deadline:
+            student = Student(-1 - len(visits), base_url, lang)
+            try:
+                await asyncio.wait_for(_visit(student, png_bytes(seed + 10_000), 0.0, max(step_timeout, 120.0), 0.0, seed),
+                                       max(1.0, deadline - time.monotonic()))
+            except TimeoutError:
+                pass  # _visit recorded it as overall_timeout
+            visits.append(student)
+            if not student.served_by:  # one process: one visit warms it
+                break
+            quiet = 0 if student.served_by not in warmed else quiet + 1
+            warmed.add(student.served_by)
+        results["warmup"] = {"seconds": time.perf_counter() - start, "visits": len(visits), "processes": sorted(warmed),
+                             "errors": [list(e) for s in visits for e in s.errors],
+                             "latencies": {r.step: round(r.latency, 3) for r in visits[0].reruns}}
     peak = [0]
     sampler = asyncio.create_task(sample_rss(pid, peak)) if pid else None
     if pid:
@@ -608,6 +661,7 @@ async def run_load_async(sessions: int, base_url: str, *, pid: int | None = None
     results["error_kinds"] = dict(Counter(kind for _, _, kind, _ in errors))
     results["error_samples"] = [list(e) for e in errors[:10]]
     results["received_mb"] = sum(s._received for s in students) / 2**20
+    results["served_by"] = dict(Counter(s.served_by for s in students if s.served_by))  # behind nginx: sessions a process
     if results.get("server_cpu_s") is not None and reruns:
         results["server_cpu_ms_per_rerun"] = 1000 * results["server_cpu_s"] / len(reruns)
     return results
@@ -644,6 +698,8 @@ def run_load(sessions: int, base_url: str | None = None, port: int | None = None
     if base_url is not None:
         base_url = check_loopback(base_url)
         pid = pid or find_listener_pid(urllib.parse.urlsplit(base_url).port)
+        if pid and Path(f"/proc/{pid}/comm").read_text().strip() == "nginx":
+            pid = None  # a front (deploy/serve.py): its memory is not the app's; the processes behind it are counted apart
         wait_healthy(base_url, startup_timeout)
         return _run_async(run_load_async(sessions, base_url, pid=pid, **args))
     port = free_port()
@@ -697,6 +753,8 @@ def report(results: dict) -> str:
     ]
     lines += ["per step"] + [f"  {name:<17} p50 {_ms(v['p50']):>8}   p95 {_ms(v['p95']):>8}   max {_ms(v['max']):>8}   "
               f"{v['mean_kb']:6.0f} kB received per rerun" for name, v in results["per_step"].items()]
+    if results.get("served_by"):
+        lines.append("behind nginx        sessions per process: " + ", ".join(f"{k} {v}" for k, v in sorted(results["served_by"].items())))
     if results["error_samples"]:
         lines.append("first errors        " + "\n                    ".join(map(str, results["error_samples"])))
     return "\n".join(lines)

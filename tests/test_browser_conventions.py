@@ -18,9 +18,9 @@ def test_icons_downloads_and_descriptions(server: str, page: Page) -> None:
     assert links.count() >= 12 and icons.count() == links.count()  # every page's icon is a Material icon
     for box in icons.evaluate_all("els => els.map(e => e.getBoundingClientRect())"):
         assert 0 < box["width"] <= 1.5 * box["height"]  # an unknown icon name would be drawn as a word
-    chart = page.get_by_test_id("stPlotlyChart").filter(has=page.locator(".js-plotly-plot")).nth(2)
-    expect(chart).to_have_attribute("aria-label", "The feature map, 168×254: the result of sliding the kernel over the input; "
-                                                  "the chosen pixel is framed in yellow.")
+    chart = page.locator('[data-testid="stPlotlyChart"][role="figure"]').nth(1)
+    expect(chart).to_have_attribute("aria-label", "The input image, 170×256 pixels, with the padding frame and, in yellow, "
+                                                  "the window that gives the chosen output pixel.")
     chart.hover()
     expect(chart.locator(".modebar-btn")).to_have_count(1)
     expect(chart.locator(".modebar-btn")).to_have_attribute("data-title", "Download plot as a PNG")

@@ -55,7 +55,8 @@ def test_playground_offers_the_feature_map_it_shows() -> None:
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["CSV", "NPY"]
     # The default playground: the first sample, grayscale at 256 px, Sobel x, stride 1, no padding.
-    shown = convolve(to_grayscale(resize_to(sample_image(SAMPLES[0]), 256)), get_kernel("sobel_x"), 1, 0)
+    gray = np.rint(to_grayscale(resize_to(sample_image(SAMPLES[0]), 256))).astype(np.uint8)  # as the page shows it
+    shown = convolve(gray, get_kernel("sobel_x"), 1, 0)
     csv_button, npy_button = at.get("download_button")
     np.testing.assert_allclose(np.loadtxt(io.BytesIO(_file(csv_button)), delimiter=","), shown, rtol=1e-8, atol=1e-9)
     assert np.array_equal(np.load(io.BytesIO(_file(npy_button))), shown)

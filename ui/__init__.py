@@ -2,6 +2,7 @@
 
 from .common import (
     Setting,
+    clickable_image,
     image_picker,
     index_ranges,
     labels,
@@ -19,11 +20,23 @@ from .common import (
     show_error,
     t,
     take_click,
+    take_image_click,
 )
-from .figures import bar_figure, editable, heatmap_figure, image_figure, map_figure, matrix_figure, mosaic_figure, product_figure
+from .figures import (
+    bar_figure,
+    editable,
+    heatmap_figure,
+    image_figure,
+    map_figure,
+    map_picture,
+    matrix_figure,
+    mosaic_figure,
+    product_figure,
+)
 
 __all__ = [
     "Setting", "index_ranges", "latex_number", "num", "pct", "plot", "presenter_mode", "set_link_value", "share_in_url", "take_click",
+    "clickable_image", "take_image_click", "map_picture",
     "bar_figure", "editable", "heatmap_figure", "image_figure", "image_picker", "labels", "language_selector", "map_figure",
     "matrix_figure", "mosaic_figure", "network_logits", "network_maps", "network_ready", "product_figure", "show_error", "t",
 ]
