@@ -29,9 +29,11 @@ pages = {
     ],
     t("nav.section_learning"): [
         st.Page("pages/predictions.py", title=t("nav.predictions"), icon=":material/psychology:", url_path="predictions"),
+        st.Page("pages/network_training.py", title=t("nav.network_training"), icon=":material/show_chart:", url_path="network_training"),
         st.Page("pages/softmax_loss.py", title=t("nav.softmax_loss"), icon=":material/bar_chart:", url_path="softmax_loss"),
         st.Page("pages/backprop.py", title=t("nav.backprop"), icon=":material/link:", url_path="backprop"),
         st.Page("pages/augmentation.py", title=t("nav.augmentation"), icon=":material/shuffle:", url_path="augmentation"),
+        st.Page("pages/train.py", title=t("nav.train"), icon=":material/fitness_center:", url_path="train"),
     ],
     t("nav.section_practice"): [
         st.Page("pages/quiz.py", title=t("nav.quiz"), icon=":material/check_circle:", url_path="quiz"),

@@ -11,6 +11,7 @@ from .common import (
     network_logits,
     network_maps,
     network_ready,
+    network_saliency,
     num,
     pct,
     plot,
@@ -24,6 +25,7 @@ from .common import (
 )
 from .figures import (
     bar_figure,
+    curves_figure,
     editable,
     heatmap_figure,
     image_figure,
@@ -31,7 +33,10 @@ from .figures import (
     map_picture,
     matrix_figure,
     mosaic_figure,
+    norms_figure,
+    overlay_figure,
     product_figure,
+    slices_figure,
 )
 
 __all__ = [
@@ -39,4 +44,5 @@ __all__ = [
     "clickable_image", "take_image_click", "map_picture",
     "bar_figure", "editable", "heatmap_figure", "image_figure", "image_picker", "labels", "language_selector", "map_figure",
     "matrix_figure", "mosaic_figure", "network_logits", "network_maps", "network_ready", "product_figure", "show_error", "t",
+    "curves_figure", "network_saliency", "norms_figure", "overlay_figure", "slices_figure",
 ]

@@ -108,6 +108,17 @@ def network_maps(image: np.ndarray) -> dict[str, np.ndarray]:
     return feature_maps(image)
 
 
+@st.cache_data(max_entries=512, show_spinner=False)  # 4 KB a map
+def network_saliency(image: np.ndarray, target: int, method: str, setting: int) -> np.ndarray:
+    """Grad-CAM (`setting`: 3 or 2, the block) or occlusion (`setting`: the window) of one 32×32 image and class,
+    computed once for every session that shows the same image."""
+    from cnn_core.saliency import grad_cam, occlusion
+
+    if method == "grad_cam":
+        return grad_cam(image, target, layer=f"block{setting}")
+    return occlusion(image, target, window=setting, stride=max(1, setting // 2))
+
+
 def network_ready() -> bool:
     """Whether the trained network loads (weights present and matching the model card); explains why not."""
     from cnn_core.model import ModelError

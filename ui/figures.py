@@ -261,3 +261,62 @@ def heatmap_figure(matrix: np.ndarray, x: list[str], y: list[str], title: str, h
         dict(title=dict(text=title), height=height, margin=dict(l=10, r=10, t=40, b=10), dragmode=False,
              yaxis=dict(autorange="reversed")),
     )
+
+
+@_shared
+def overlay_figure(pixels: np.ndarray, heat: np.ndarray, title: str, hover: str, height: int = 360) -> go.Figure:
+    """A saliency map in [0, 1] over the 32×32 image the network saw, half transparent, its value on hover."""
+    return go.Figure(
+        [go.Image(z=pixels, hoverinfo="skip"),
+         go.Heatmap(z=heat.astype(np.float32), zmin=0, zmax=1, colorscale="Inferno", opacity=0.55,
+                    colorbar=dict(thickness=12), hovertemplate=hover + "<extra></extra>")],
+        _square_layout(height, title, ticks=False),
+    )
+
+
+@_shared
+def curves_figure(x: np.ndarray, series: tuple[tuple[str, np.ndarray], ...], title: str, x_title: str, y_title: str,
+                  percent: bool = False, floor: tuple[str, float] | None = None, height: int = 340) -> go.Figure:
+    """Lines over epochs (or steps), one per named series; `floor` draws a labelled dashed horizontal line."""
+    traces = [go.Scatter(x=x, y=y, name=name, mode="lines+markers" if len(x) <= 60 else "lines") for name, y in series]
+    shapes, annotations = [], []
+    if floor is not None:
+        label, value = floor
+        shapes.append(dict(type="line", xref="paper", x0=0, x1=1, y0=value, y1=value, line=dict(color="#888", dash="dash")))
+        annotations.append(dict(text=label, xref="paper", x=1, xanchor="right", y=value, yanchor="bottom", showarrow=False))
+    yaxis = dict(title=dict(text=y_title), rangemode="tozero")
+    if percent:
+        yaxis |= dict(tickformat=".0%", range=[0, 1])
+    return go.Figure(traces, dict(title=dict(text=title), height=height, margin=dict(l=10, r=10, t=40, b=10), dragmode=False,
+                                  xaxis=dict(title=dict(text=x_title)), yaxis=yaxis, shapes=shapes, annotations=annotations,
+                                  legend=dict(orientation="h", y=-0.25), hovermode="x unified", template=NO_TEMPLATE))
+
+
+@_shared
+def slices_figure(slices: np.ndarray, title: str, hover: str, height: int = 460) -> go.Figure:
+    """One filter's k×k slices (C_in×k×k) tiled in a grid on one colour scale centred on 0, so slices compare."""
+    channels, rows, cols = slices.shape
+    per_row = int(np.ceil(np.sqrt(channels)))
+    grid_rows = int(np.ceil(channels / per_row))
+    z = np.full((grid_rows * (rows + 1) - 1, per_row * (cols + 1) - 1), np.nan, dtype=np.float32)
+    channel = np.full(z.shape, -1, dtype=np.float32)
+    for c in range(channels):
+        r0, c0 = (c // per_row) * (rows + 1), (c % per_row) * (cols + 1)
+        z[r0 : r0 + rows, c0 : c0 + cols] = slices[c]
+        channel[r0 : r0 + rows, c0 : c0 + cols] = c
+    limit = float(np.nanmax(np.abs(z))) or 1.0
+    return go.Figure(go.Heatmap(z=z, customdata=channel, colorscale="RdBu_r", zmid=0, zmin=-limit, zmax=limit,
+                                colorbar=dict(thickness=12), hoverongaps=False, hovertemplate=hover + "<extra></extra>"),
+                     _square_layout(height, title, ticks=False))
+
+
+@_shared
+def norms_figure(norms: np.ndarray, title: str, x_title: str, y_title: str, hover: str, height: int = 460) -> go.Figure:
+    """An n × C_in matrix of slice norms: one row per filter, one column per input channel."""
+    return go.Figure(
+        go.Heatmap(z=norms.astype(np.float32), colorscale="Viridis", zmin=0, colorbar=dict(thickness=12),
+                   hovertemplate=hover + "<extra></extra>"),
+        dict(title=dict(text=title), height=height, margin=dict(l=10, r=10, t=40, b=10), dragmode=False,
+             xaxis=dict(title=dict(text=x_title), showgrid=False), template=NO_TEMPLATE,
+             yaxis=dict(title=dict(text=y_title), autorange="reversed", showgrid=False)),
+    )
