@@ -68,7 +68,8 @@ def test_network_page_offers_the_channel_it_shows() -> None:
     buttons = {b.proto.label: b for b in at.get("download_button")}
     seen = perturb(preprocess(sample_image(SAMPLES[0])), shift=(0, 0), angle=0, scale=1.0, flip=False, noise=0)
     expected = feature_maps(seen)[layer][channel]
-    assert np.array_equal(np.load(io.BytesIO(_file(buttons["NPY"]))), expected)
+    # The page's own values to float32 rounding (torch's thread count can change the last bit of a sum).
+    np.testing.assert_allclose(np.load(io.BytesIO(_file(buttons["NPY"]))), expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.loadtxt(io.BytesIO(_file(buttons["CSV"])), delimiter=","), expected, rtol=1e-6)
 
 
