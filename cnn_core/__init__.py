@@ -9,8 +9,8 @@ from .backprop import chain_rule, gradient_step
 from .convolution import PixelExplanation, convolve, explain_output_pixel, output_shape
 from .errors import InputError
 from .images import SAMPLES, ImageError, LoadedImage, load_image, open_image, resize_to, sample_image, to_grayscale
-from .layer import ACTIVATIONS, LayerExplanation, conv_layer, explain_layer_output
 from .kernels import KERNELS, get_kernel, parse_kernel, parse_kernel_text, validate_kernel
+from .layer import ACTIVATIONS, LayerExplanation, conv_layer, explain_layer_output
 from .model import CLASSES, ModelError, feature_maps, load_model, model_card, predict, predict_batch, preprocess
 from .noise import add_noise, psnr
 from .parameters import conv_parameters, fc_parameters

@@ -228,8 +228,12 @@ def equivariance(
     mask = valid[0][:, None] & valid[1][None, :]
     difference = np.where(mask[None], after - expected, np.nan)
     compared = int(mask.sum()) * w.shape[0]
-    pool = lambda maps: F.max_pool2d(torch.from_numpy(maps)[None], 2)[0].numpy() if min(maps.shape[1:]) >= 2 else maps
-    change = lambda a, b_: float(np.linalg.norm(a - b_) / (np.linalg.norm(b_) or 1.0))
+    def pool(maps: np.ndarray) -> np.ndarray:
+        return F.max_pool2d(torch.from_numpy(maps)[None], 2)[0].numpy() if min(maps.shape[1:]) >= 2 else maps
+
+    def change(a: np.ndarray, b_: np.ndarray) -> float:
+        return float(np.linalg.norm(a - b_) / (np.linalg.norm(b_) or 1.0))
+
     return Equivariance(
         original=before.astype(np.float32), shifted=after.astype(np.float32), difference=difference.astype(np.float32),
         map_shift=(my, mx), exact_shift=dy % s == 0 and dx % s == 0,

@@ -13,9 +13,10 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,17 +24,7 @@ from torch import Tensor, nn
 
 from .data import CLASSES, load_cifar10, resolve_source
 from .evaluate import evaluate_predictions
-from .model import (
-    MEAN,
-    STD,
-    CifarNet,
-    count_parameters,
-    layer_shapes,
-    multiply_adds,
-    predict_batch,
-    sha256_of,
-    to_input,
-)
+from .model import MEAN, STD, CifarNet, count_parameters, layer_shapes, multiply_adds, predict_batch, sha256_of, to_input
 
 
 @dataclass(frozen=True)

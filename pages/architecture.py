@@ -74,7 +74,7 @@ def _table(result: Trace, compact: bool) -> pd.DataFrame:
         formula = _size_formula(row) if row.layer.kind in SPATIAL else ""
         records.append({
             "#": row.position, "layer": row.layer.name, "type": _type(row), "shape": _shape(row.shape),
-            "formula": f"{formula}  ✂️" if row.floored else formula,
+            "formula": f"{formula}  ✂" if row.floored else formula,
             "parameters": num(row.parameters), "macs": num(row.multiply_adds), "rf": _receptive_field(row, after_linear),
         })
     return pd.DataFrame(records)
@@ -196,14 +196,14 @@ m2.metric(t(f"arch.total_macs{partial}"), num(result.multiply_adds),
 m3.metric(t("arch.output"), _shape(result.output_shape) if result.error is None else "—")
 if choice != "custom" and result.error is None:
     numel = sum(p.numel() for p in network.parameters())
-    st.caption(t("arch.numel_check", numel=num(numel), verdict="✅" if numel == result.parameters else "❌"))
+    st.caption(t("arch.numel_check", numel=num(numel), verdict=":material/check_circle:" if numel == result.parameters else ":material/cancel:"))
 
 floored = [row.layer.name for row in result.rows if row.floored]
 if floored:
-    st.warning(t("arch.floor_note", layers=", ".join(floored)), icon="✂️")
+    st.warning(t("arch.floor_note", layers=", ".join(floored)), icon=":material/content_cut:")
 if any(row.layer.kind == "adaptive_avgpool" for row in result.rows):
     st.info(t("arch.adaptive_note", features=num(256 * 6 * 6), no_padding=conv_output_size(224, 11, 4),
-              paper=conv_output_size(227, 11, 4), torchvision=conv_output_size(224, 11, 4, 2)), icon="ℹ️")
+              paper=conv_output_size(227, 11, 4), torchvision=conv_output_size(224, 11, 4, 2)), icon=":material/info:")
 if choice.startswith("alexnet") and result.error is None:
     fc = sum(row.parameters for row in result.rows if row.layer.kind == "linear")
     first = fc_parameters(224, 224, 3, 4096, bias=False)
@@ -214,7 +214,7 @@ if flat is not None:
     st.caption(t("arch.vector_note", c_in=result.input_shape[0], c=flat.input_shape[0], h=flat.input_shape[1],
                  w=flat.input_shape[2], n=num(flat.shape[0])))
 if any(row.layer.implicit for row in result.rows):
-    st.info(t("arch.flatten_note"), icon="ℹ️")
+    st.info(t("arch.flatten_note"), icon=":material/info:")
 with st.expander(t("arch.columns_header")):
     st.markdown(t("arch.columns_text"))
 

@@ -8,12 +8,24 @@ import streamlit as st
 
 from cnn_core import InputError, resize_to
 from cnn_core.audio import (
-    MAX_SECONDS, SOUNDS, Band, Sound, Spectrogram, Warp, builtin_sound, frame_sizes, place, read_wav, spec_augment, spectrogram,
+    MAX_SECONDS,
+    SOUNDS,
+    Band,
+    Sound,
+    Spectrogram,
+    Warp,
+    builtin_sound,
+    frame_sizes,
+    place,
+    read_wav,
+    spec_augment,
+    spectrogram,
 )
 from cnn_core.augment import Augmentation, agreement, augment_images, pipeline
-from cnn_core.model import CLASSES, predict_batch, preprocess
 from cnn_core.images import SAMPLES
+from cnn_core.model import CLASSES, predict_batch, preprocess
 from ui import Setting, image_picker, labels, network_ready, num, pct, plot, share_in_url, show_error, t
+from ui.caching import BY_CONTENT
 from ui.common import current_language
 
 WORKING_SIDE = 160  # the versions are drawn small; the network sees 32×32 anyway
@@ -46,12 +58,12 @@ def _settings() -> tuple[Augmentation, int, int]:
     return settings, count, seed
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=BY_CONTENT)
 def _versions(working: np.ndarray, count: int, settings: Augmentation, seed: int) -> np.ndarray:
     return augment_images(working, count, settings, seed)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+@st.cache_data(max_entries=16, show_spinner=False, hash_funcs=BY_CONTENT)
 def _predict(images: np.ndarray) -> np.ndarray:
     """Class probabilities of each image (the network sees each one centre-cropped and reduced to 32×32)."""
     return predict_batch(np.stack([preprocess(image) for image in images]))
@@ -61,7 +73,7 @@ def _images_section(pixels: np.ndarray | None, settings: Augmentation, count: in
     st.header(t("aug.images_header"))
     st.markdown(t("aug.images_text"))
     if pixels is None:
-        st.info(t("aug.no_image"), icon="🖼️")
+        st.info(t("aug.no_image"), icon=":material/image:")
         return
     working = resize_to(pixels, WORKING_SIDE)
     try:
@@ -96,7 +108,7 @@ def _images_section(pixels: np.ndarray | None, settings: Augmentation, count: in
                 else:
                     label = int(predicted[index])
                     caption = t("aug.version_caption", index=index + 1, label=names[label],
-                                prob=pct(probabilities[index + 1, label], 0), mark="✅" if same[index] else "❌")
+                                prob=pct(probabilities[index + 1, label], 0), mark="✓" if same[index] else "✗")  # a caption: plain text, no emoji font needed
                 column.image(versions[index], caption=caption, width="stretch")
     if probabilities is not None:
         st.markdown(t("aug.agreement_text"))
@@ -127,12 +139,12 @@ def _sound() -> Sound | None:
         return builtin_sound(source)
     file = st.file_uploader(t("aug.wav_upload"), type=["wav"], key="aug_wav", help=t("aug.wav_help", seconds=num(MAX_SECONDS)))
     if file is None:
-        st.info(t("aug.wav_waiting"), icon="📁")
+        st.info(t("aug.wav_waiting"), icon=":material/folder_open:")
         return None
     try:
         sound = read_wav(file.getvalue())
     except InputError as error:
-        st.error(t("aug.wav_bad", name=file.name) + " " + error.message(current_language()), icon="⚠️")
+        st.error(t("aug.wav_bad", name=file.name) + " " + error.message(current_language()), icon=":material/warning:")
         return None
     if sound.truncated:
         st.caption(t("aug.wav_truncated", seconds=num(sound.file_seconds, decimals=1), used=num(sound.seconds)))
@@ -208,7 +220,7 @@ def _sound_section() -> None:
     augmented, moved, freq_band, time_band = spec_augment(spec.db, policy)
     if (policy.warp_distance, policy.freq_width, policy.time_width) != (warp, freq_width, time_width):
         st.warning(t("aug.clamped", warp=policy.warp_distance, freq=policy.freq_width, time=policy.time_width,
-                     rows=rows, frames=frames), icon="✂️")
+                     rows=rows, frames=frames), icon=":material/content_cut:")
     st.markdown(_policy_text(spec, moved, freq_band, time_band))
 
     left, right = st.columns(2)

@@ -89,9 +89,9 @@ def _backward(c: ChainRule) -> None:
              rf" \cdot \frac{{\partial z}}{{\partial b}} = {latex_number(c.dL_da)} \cdot {latex_number(c.da_dz)} \cdot 1"
              rf" = {latex_number(c.dL_db, False)}")
     if c.da_dz < SATURATED:
-        st.warning(t("bp.saturated", z=num(c.z, significant=3), slope=num(c.da_dz, significant=2)), icon="🐢")
+        st.warning(t("bp.saturated", z=num(c.z, significant=3), slope=num(c.da_dz, significant=2)), icon=":material/hourglass_bottom:")
     if c.a_prev == 0:
-        st.info(t("bp.zero_input"), icon="ℹ️")
+        st.info(t("bp.zero_input"), icon=":material/info:")
 
 
 def _autograd(c: ChainRule) -> None:
@@ -104,7 +104,7 @@ def _autograd(c: ChainRule) -> None:
             **{name: [num(v, significant=10) for v in values] for name, values in columns.items()}}
     st.dataframe(rows, hide_index=True)
     if np.isclose(c.dL_dw, dw, rtol=1e-9, atol=1e-12) and np.isclose(c.dL_db, db, rtol=1e-9, atol=1e-12):
-        st.success(t("bp.agree"), icon="✅")
+        st.success(t("bp.agree"), icon=":material/check_circle:")
     else:  # would be a bug in cnn_core; shown rather than hidden
         st.error(t("bp.disagree"))
     with st.expander(t("bp.code_header")):
@@ -158,7 +158,7 @@ def _descent(c: ChainRule) -> None:
         delta = ("+" if change >= 0 else "") + num(change).replace("\u2212", "-")
         m2.metric(t("bp.loss_after"), num(step.loss_after, significant=6), delta, delta_color="inverse")
         if step.loss_after > step.loss_before:
-            st.warning(t("bp.overshoot"), icon="↗️")
+            st.warning(t("bp.overshoot"), icon=":material/trending_up:")
     else:
         show_error(error)
     with st.container(horizontal=True):

@@ -9,13 +9,34 @@ from cnn_core import InputError, conv_transpose_output_size, parse_kernel_text, 
 from cnn_core.i18n import format_number, translate
 from cnn_core.images import SAMPLES
 from cnn_core.layer import (
-    FILTER_PRESETS, conv_layer, equivariance, explain_layer_output, layer_counts, normalise_like_network, preset_filters,
-    sliding_steps, transpose_steps, window_span,
+    FILTER_PRESETS,
+    conv_layer,
+    equivariance,
+    explain_layer_output,
+    layer_counts,
+    normalise_like_network,
+    preset_filters,
+    sliding_steps,
+    transpose_steps,
+    window_span,
 )
 from cnn_core.model import ModelError
 from ui import (
-    Setting, image_figure, image_picker, labels, latex_number, map_figure, num, pct, plot, product_figure, set_link_value,
-    share_in_url, show_error, t, take_click,
+    Setting,
+    image_figure,
+    image_picker,
+    labels,
+    latex_number,
+    map_figure,
+    num,
+    pct,
+    plot,
+    product_figure,
+    set_link_value,
+    share_in_url,
+    show_error,
+    t,
+    take_click,
 )
 from ui.common import current_language
 from ui.figures import animation_figure, tiles_figure, window_figure
@@ -73,7 +94,7 @@ def _volume() -> np.ndarray | None:
                 show_error(error)
             return None
         if plane.shape != (rows, cols):
-            box.error(t("cl.vol_shape", name=name, rows=rows, cols=cols, got_rows=plane.shape[0], got_cols=plane.shape[1]), icon="⚠️")
+            box.error(t("cl.vol_shape", name=name, rows=rows, cols=cols, got_rows=plane.shape[0], got_cols=plane.shape[1]), icon=":material/warning:")
             return None
         planes.append(plane)
     return np.stack(planes, axis=-1)
@@ -139,7 +160,8 @@ def _formula(axis_label: str, m: int, k: int, p: int, s: int, d: int) -> None:
     st.latex(general)
     lecture = (rf"k_{{\text{{eff}}}} = d(k-1)+1 = {steps.k}:\quad \frac{{m - k_{{\text{{eff}}}} + 2p}}{{s}} + 1 = "
                rf"\frac{{{m} - {steps.k} + 2 \cdot {p}}}{{{s}}} + 1")
-    st.latex(lecture + (rf" = {steps.output}" if steps.exact else rf" \;\rightarrow\; \lfloor {latex_number(steps.numerator / s, False)} \rfloor + 1 = {steps.output}"))
+    floored = rf" \;\rightarrow\; \lfloor {latex_number(steps.numerator / s, False)} \rfloor + 1 = {steps.output}"
+    st.latex(lecture + (rf" = {steps.output}" if steps.exact else floored))
     if d == 1:
         st.caption(t("cl.formula_d1"))
 
@@ -177,7 +199,7 @@ def _inspect_value(volume: np.ndarray, weights: np.ndarray, bias: np.ndarray, po
         st.latex(rf"\mathrm{{{t(f'cl.act_{act_name}')}}}({latex_number(ex.pre_activation, False)}) = {latex_number(ex.value, False)}")
     same = ex.value == float(post[f, row, col])
     st.markdown(t("cl.check", value=num(ex.value, significant=6), map=num(float(post[f, row, col]), significant=6),
-                  f=f + 1, row=row, col=col, verdict="✅" if same else "❌"))
+                  f=f + 1, row=row, col=col, verdict=":material/check_circle:" if same else ":material/cancel:"))
     for key in ("cl_row", "cl_col"):  # a fragment's rerun skips the page's top, which keeps the link
         set_link_value(key, str(st.session_state[key]))
 
@@ -232,11 +254,11 @@ except (InputError, ModelError) as error:
     if isinstance(error, InputError):
         show_error(error)
     else:
-        st.error(t("net.unavailable", detail=str(error)), icon="🛑")
+        st.error(t("net.unavailable", detail=str(error)), icon=":material/block:")
 if weights is not None:
     st.markdown(t(f"cl.preset_desc_{preset}"))
     if preset in ("colour", "network") and channels == 1:
-        st.info(t("cl.colour_on_gray"), icon="ℹ️")
+        st.info(t("cl.colour_on_gray"), icon=":material/info:")
     if preset == "network" and kind == "image" and volume is not None and channels == 3:
         volume = normalise_like_network(volume)
         st.caption(t("cl.network_normalised"))
@@ -291,7 +313,7 @@ if pre is not None:
                   weights=num(counts["weights"]), params=num(counts["parameters"]), values=num(counts["values"]),
                   macs=num(counts["multiply_adds"])))
     st.caption(t("cl.lecture_count"))
-    st.page_link("pages/parameters.py", label=t("cl.parameters_link"), icon="🧮")
+    st.page_link("pages/parameters.py", label=t("cl.parameters_link"), icon=":material/calculate:")
 
     # --- translation equivariance -----------------------------------------------------------------------------------
     st.header(t("cl.equi_header"))
@@ -308,9 +330,9 @@ if pre is not None:
     if eq.compared == 0:
         st.info(t("cl.equi_nothing"))
     elif eq.exact_shift:
-        st.success(t("cl.equi_exact", **values), icon="✅")
+        st.success(t("cl.equi_exact", **values), icon=":material/check_circle:")
     else:
-        st.warning(t("cl.equi_broken", **values), icon="⚠️")
+        st.warning(t("cl.equi_broken", **values), icon=":material/warning:")
     pooled_less = eq.pooled_change < eq.unpooled_change
     st.markdown(t("cl.equi_pool" if pooled_less else "cl.equi_pool_not", plain=pct(eq.unpooled_change), pooled=pct(eq.pooled_change)))
     st.caption(t("cl.equi_why"))
@@ -368,7 +390,7 @@ def _animation() -> None:
                                       t("cl.step"), (0, 0, m, m), right_frame=(pa, pa, size, size), separators=separators())
             st.latex(rf"o = (m - 1)s - 2p + d(k - 1) + \text{{op}} + 1 = ({m} - 1) \cdot {sa} - 2 \cdot {pa} + {da} \cdot ({ka} - 1) + {opa} + 1 = {size}")
             same = run.output.shape == run.torch_output.shape and np.allclose(run.output, run.torch_output)
-            st.markdown(t("cl.t_check", size=size, verdict="✅" if same else "❌"))
+            st.markdown(t("cl.t_check", size=size, verdict=":material/check_circle:" if same else ":material/cancel:"))
         plot(figure, f"cl_anim_{mode}")
         st.caption(t("cl.anim_help"))
     except InputError as error:

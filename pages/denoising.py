@@ -9,10 +9,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cnn_core import get_kernel, resize_to, same_padding
+from cnn_core.images import SAMPLES
 from cnn_core.kernels import MAX_KERNEL_SIZE
 from cnn_core.noise import NOISES, add_noise, gaussian_smooth, median_filter, mse, psnr, psnr_after_smoothing
-from cnn_core.images import SAMPLES
 from ui import Setting, image_picker, labels, latex_number, matrix_figure, num, pct, plot, share_in_url, t
+from ui.caching import BY_CONTENT
 from ui.common import current_language
 
 WORKING_SIDE = 256
@@ -39,12 +40,12 @@ def _psnr_latex(error: float, value: float, label: str) -> str:
             rf"10 \log_{{10}} \frac{{{latex_number(65025)}}}{{{latex_number(round(error, 2))}}} = {latex_number(round(value, 2))}\ \mathrm{{dB}}")
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=BY_CONTENT)
 def _sigma_curve(reference: np.ndarray, noisy: np.ndarray, size: int) -> np.ndarray:
     return psnr_after_smoothing(reference, noisy, [size], list(SIGMAS))[0]
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=False, hash_funcs=BY_CONTENT)
 def _size_curve(reference: np.ndarray, noisy: np.ndarray, sigma: float) -> np.ndarray:
     return psnr_after_smoothing(reference, noisy, list(SIZES), [sigma])[:, 0]
 
@@ -119,13 +120,13 @@ if median is not None:
     m3.metric(t("nz.psnr_median"), _db(psnr_median), None if gain is None else _signed_db(psnr_median - psnr_noisy))
 
 if kind == "salt_pepper":
-    st.info(t("nz.salt_pepper_note"), icon="🧂")
+    st.info(t("nz.salt_pepper_note"), icon=":material/grain:")
 if gain is None:
-    st.info(t("nz.no_noise"), icon="ℹ️")
+    st.info(t("nz.no_noise"), icon=":material/info:")
 elif gain > 0:
-    st.success(t("nz.better", gain=num(gain, decimals=2)), icon="✅")
+    st.success(t("nz.better", gain=num(gain, decimals=2)), icon=":material/check_circle:")
 else:
-    st.warning(t("nz.worse", gain=num(-gain, decimals=2)), icon="⚠️")
+    st.warning(t("nz.worse", gain=num(-gain, decimals=2)), icon=":material/warning:")
 
 st.header(t("nz.psnr_header"))
 st.markdown(t("nz.psnr_text"))

@@ -7,9 +7,7 @@ import streamlit as st
 
 from cnn_core.model import TTA_VIEWS, conv_filters, filter_norms, load_model, model_card
 from cnn_core.recipe import card_recipe, history, largest_drop, learning_rates, smoothed_target, smoothing_loss_floor
-from ui import (
-    Setting, curves_figure, network_ready, norms_figure, num, pct, plot, set_link_value, share_in_url, slices_figure, t,
-)
+from ui import Setting, curves_figure, network_ready, norms_figure, num, pct, plot, set_link_value, share_in_url, slices_figure, t
 
 LAYERS = ("block1.conv1", "block1.conv2", "block2.conv1", "block2.conv2", "block3.conv1", "block3.conv2")
 
@@ -23,7 +21,7 @@ recipe = card_recipe(card)
 try:
     past = history(card)
 except ValueError:
-    st.error(t("nt.no_history"), icon="⚠️")
+    st.error(t("nt.no_history"), icon=":material/warning:")
     st.stop()
 training, evaluation = card["training"], card["evaluation"]
 floor = smoothing_loss_floor(len(card["classes"]), recipe.label_smoothing)

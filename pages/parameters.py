@@ -111,21 +111,21 @@ st.markdown(t("params.conv_formula_label"))
 st.latex(_formula(r"k \cdot k \cdot C \cdot n", rf"{kernel} \cdot {kernel} \cdot {channels} \cdot {latex_number(filters)}",
                   conv, "n"))
 if kernel > min(width, height):
-    st.warning(t("params.kernel_larger", k=kernel, w=width, h=height), icon="⚠️")
+    st.warning(t("params.kernel_larger", k=kernel, w=width, h=height), icon=":material/warning:")
 m1, m2, m3 = st.columns(3)
 m1.metric(t("params.fc_total"), num(fc.total))
 m2.metric(t("params.conv_total"), num(conv.total))
 ratio = fc.total / conv.total
 m3.metric(t("params.ratio"), f"{num(round(ratio))}×" if ratio >= 10 else f"{num(ratio, significant=2)}×")
 if ratio < 1:
-    st.info(t("params.ratio_conv"), icon="⚖️")
+    st.info(t("params.ratio_conv"), icon=":material/balance:")
 
 preset = st.session_state.get("params_preset")
 if preset:
     quoted = LECTURE_PRESETS[preset]
     computed = fc.weights if quoted.layer == "fc" else conv.weights
-    verdict = "✅" if computed == quoted.weights else "❌"
-    st.success(t(f"params.check_{preset}", expected=num(quoted.weights), value=num(computed), verdict=verdict), icon="🎓")
+    verdict = ":material/check_circle:" if computed == quoted.weights else ":material/cancel:"
+    st.success(t(f"params.check_{preset}", expected=num(quoted.weights), value=num(computed), verdict=verdict), icon=":material/school:")
 
 
 st.subheader(t("params.chart_header"))

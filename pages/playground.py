@@ -7,17 +7,43 @@ import pandas as pd
 import streamlit as st
 
 from cnn_core import (
-    KERNELS, InputError, SizeSteps, convolve, explain_output_pixel, get_kernel, parse_kernel, parse_kernel_text, resize_to,
-    same_padding, size_steps, to_grayscale,
+    KERNELS,
+    InputError,
+    SizeSteps,
+    convolve,
+    explain_output_pixel,
+    get_kernel,
+    parse_kernel,
+    parse_kernel_text,
+    resize_to,
+    same_padding,
+    size_steps,
+    to_grayscale,
 )
-from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
 from cnn_core.images import SAMPLES
+from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
 from cnn_core.layer import window_span
 from ui import (
-    Setting, clickable_image, image_figure, image_picker, index_ranges, labels, latex_number, map_picture, matrix_figure, num, plot,
-    product_figure, share_in_url, set_link_value, show_error, t, take_image_click,
+    Setting,
+    clickable_image,
+    image_figure,
+    image_picker,
+    index_ranges,
+    labels,
+    latex_number,
+    map_picture,
+    matrix_figure,
+    num,
+    plot,
+    product_figure,
+    set_link_value,
+    share_in_url,
+    show_error,
+    t,
+    take_image_click,
 )
 from ui.common import current_language
+from ui.downloads import array_download
 from ui.figures import window_figure
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
@@ -77,7 +103,7 @@ def _load_cells(text: str) -> None:
     try:
         kernel = parse_kernel([row.split(",") for row in text.split("|")])
     except InputError:
-        st.toast(t("app.bad_url_value", setting=CELLS, value=text[:30]), icon="⚠️")
+        st.toast(t("app.bad_url_value", setting=CELLS, value=text[:30]), icon=":material/warning:")
         return
     rows, cols = kernel.shape
     st.session_state.update(pg_rows=rows, pg_cols=cols, pg_start="zeros", pg_custom_how="text")
@@ -90,7 +116,8 @@ def _size_formula(steps: SizeSteps, symbol: str) -> str:
     if steps.exact:
         return rf"{lecture} = {numbers} = {steps.quotient} + 1 = {steps.output}"
     floor = rf"\left\lfloor \frac{{{steps.numerator}}}{{{steps.s}}} \right\rfloor + 1"
-    return rf"{lecture} = {numbers} \;\rightarrow\; {floor} = \lfloor {latex_number(steps.numerator / steps.s)} \rfloor + 1 = {steps.quotient} + 1 = {steps.output}"
+    quotient = latex_number(steps.numerator / steps.s)
+    return rf"{lecture} = {numbers} \;\rightarrow\; {floor} = \lfloor {quotient} \rfloor + 1 = {steps.quotient} + 1 = {steps.output}"
 
 
 def _arithmetic(steps: dict[str, SizeSteps], computed: tuple[int, int], dilation: int = 1, kernel: tuple[int, int] = (0, 0)) -> None:
@@ -108,16 +135,16 @@ def _arithmetic(steps: dict[str, SizeSteps], computed: tuple[int, int], dilation
                      rf"{dilation} \cdot {k - 1} - 1}}{{{s.s}}} \right\rfloor + 1 = {s.output}, \quad k = d(k_0 - 1) + 1 = {s.k}")
         st.latex(_size_formula(s, "o"))
         if not s.exact:
-            st.warning(t("pg.floor_note", numerator=s.numerator, s=s.s, remainder=s.remainder), icon="✂️")
+            st.warning(t("pg.floor_note", numerator=s.numerator, s=s.s, remainder=s.remainder), icon=":material/content_cut:")
         if s.s > s.k:
-            st.info(t("pg.stride_gaps", s=s.s, k=s.k), icon="🕳️")
+            st.info(t("pg.stride_gaps", s=s.s, k=s.k), icon=":material/grid_off:")
         if s.unreached:
             st.markdown(t(f"pg.unreached_{axis}", which=index_ranges(s.unreached), count=len(s.unreached)))
         if s.unreached_padding:
             st.markdown(t("pg.unreached_padding", count=s.unreached_padding))
     expected = (steps["rows"].output, steps["cols"].output)
     if expected == computed:
-        st.success(t("pg.shape_check", rows=computed[0], cols=computed[1]), icon="✅")
+        st.success(t("pg.shape_check", rows=computed[0], cols=computed[1]), icon=":material/check_circle:")
     else:  # would be a bug in cnn_core; shown rather than hidden
         st.error(t("pg.shape_mismatch", rows=computed[0], cols=computed[1], erows=expected[0], ecols=expected[1]))
 
@@ -149,13 +176,15 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
         span, taps, pad = window_span(image[:, :, channel] if image.ndim == 3 else image, ex.top, ex.left, kernel.shape, dilation)
         plot(window_figure(span[0], taps, pad, t("pg.span_title", span=span.shape[1], d=dilation)), "pg_span")
     plot(product_figure(window, kernel, ex.products[:, :, channel], (t("pg.window"), t("pg.kernel_matrix"), t("pg.products")),
-                        marked=ex.is_padding, mark=" ᵖ", lang=current_language()), "pg_products")
+                        marked=ex.is_padding, mark=" ᵖ", lang=current_language()), "pg_products",
+         alt=t("alt.pg_products"))
     total = float(ex.sums[channel])
     terms = [f"({num(w)})·({num(x)})" for w, x in zip(kernel.ravel(), window.ravel())]
     if len(terms) <= 25:
         st.code(" + ".join(terms) + f"\n= {num(total, significant=6)}", language=None, wrap_lines=True)
     value = float(fmap[row, col, channel] if fmap.ndim == 3 else fmap[row, col])
-    verdict = "✅" if np.isclose(value, total, rtol=1e-6, atol=1e-9) else "❌"  # equal in the tests; isclose only guards display
+    # Equal in the tests; isclose only guards display.
+    verdict = ":material/check_circle:" if np.isclose(value, total, rtol=1e-6, atol=1e-9) else ":material/cancel:"
     st.markdown(t("pg.sum_check", total=num(total, significant=6), value=num(value, significant=6), row=row, col=col, verdict=verdict))
 
 
@@ -193,7 +222,8 @@ else:
     st.query_params.pop(CELLS, None)
 if kernel is not None:
     k1, k2 = st.columns([1, 2])
-    plot(matrix_figure(kernel, t("pg.kernel_shape", rows=kernel.shape[0], cols=kernel.shape[1]), lang=current_language()), "pg_kernel_fig", k1)
+    plot(matrix_figure(kernel, t("pg.kernel_shape", rows=kernel.shape[0], cols=kernel.shape[1]), lang=current_language()), "pg_kernel_fig", k1,
+         alt=t("alt.pg_kernel", rows=kernel.shape[0], cols=kernel.shape[1]))
     k2.markdown(t(f"kernel_desc.{name}"))
     k2.caption(t("pg.kernel_sum", total=num(kernel.sum())) + " " + t("pg.cross_correlation"))
 
@@ -233,8 +263,8 @@ channel = 0
 if fmap is not None and fmap.ndim == 3:
     view = st.radio(t("pg.channel"), CHANNELS + ("all",), format_func=labels("pg.channel_"),
                     horizontal=True, key="pg_channel")
-    st.info(t("pg.rgb_depthwise"), icon="ℹ️")
-    st.page_link("pages/conv_layer.py", label=t("pg.conv_layer_link"), icon="🧱")
+    st.info(t("pg.rgb_depthwise"), icon=":material/info:")
+    st.page_link("pages/conv_layer.py", label=t("pg.conv_layer_link"), icon=":material/view_module:")
     channel = CHANNELS.index(view) if view in CHANNELS else 0
 else:
     view = "gray"
@@ -255,7 +285,8 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
     left, right = st.columns(2)
     in_hover = t("pg.hover_input")
     plot(image_figure(image, t("pg.input_title", rows=image.shape[0], cols=image.shape[1]),
-                      in_hover, padding=padding if fmap is not None else 0, window=window), "pg_input", left)
+                      in_hover, padding=padding if fmap is not None else 0, window=window), "pg_input", left,
+         alt=t("alt.pg_input", rows=image.shape[0], cols=image.shape[1]))
     if error is not None:
         with right:
             show_error(error)
@@ -276,6 +307,10 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
                 clickable_image(uri, "pg_fmap")
                 scale = t("pg.map_scale_signed" if signed else "pg.map_scale", low=num(low), high=num(high))
                 st.caption(scale + (" " + t("pg.signed_note") if signed else ""))
+        # A student keeps the map shown (one channel, or all three as one line per pixel).
+        right.caption(t("dl.map_caption"))
+        array_download(fmap if view == "all" or fmap.ndim == 2 else fmap[:, :, channel], f"feature_map_{name}_{view}", "pg_map_dl",
+                       right)
 
     if steps is not None:
         st.header(t("pg.inspector_header"))

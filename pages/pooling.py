@@ -8,13 +8,27 @@ import streamlit as st
 
 from cnn_core import InputError, resize_to, size_steps, to_grayscale
 from cnn_core.arithmetic import SizeSteps, pool_output_size, tf_same_output_size
-from cnn_core.pooling import (
-    POOL_MODES, explain_pool_output, matching_conv_parameters, pool2d, pool_parameters, pooled_volume,
-)
 from cnn_core.images import SAMPLES
+from cnn_core.pooling import POOL_MODES, explain_pool_output, matching_conv_parameters, pool2d, pool_parameters, pooled_volume
 from ui import (
-    Setting, editable, image_figure, image_picker, index_ranges, labels, latex_number, map_figure, matrix_figure, network_maps,
-    network_ready, num, pct, plot, share_in_url, show_error, t, take_click,
+    Setting,
+    editable,
+    image_figure,
+    image_picker,
+    index_ranges,
+    labels,
+    latex_number,
+    map_figure,
+    matrix_figure,
+    network_maps,
+    network_ready,
+    num,
+    pct,
+    plot,
+    share_in_url,
+    show_error,
+    t,
+    take_click,
 )
 from ui.common import current_language
 from ui.figures import HEIGHT
@@ -75,21 +89,21 @@ def _shape_section(height: int, width: int, channels: int, k: int, s: int) -> No
         st.latex(_size_formula(step))
         if not step.exact:
             st.warning(t("pool.floor_note", numerator=step.numerator, s=step.s, remainder=step.remainder, m=step.m),
-                       icon="✂️")
+                       icon=":material/content_cut:")
         if step.unreached:
             st.markdown(t(f"pool.unreached_{axis}", which=index_ranges(step.unreached), count=len(step.unreached)))
     step = steps["rows"]
     st.caption(t("pool.rounding_note", m=step.m, k=step.k, s=step.s, floor=step.output,
                  ceil=pool_output_size(step.m, step.k, step.s, ceil_mode=True), same=tf_same_output_size(step.m, step.s)))
     if s < k:
-        st.info(t("pool.overlap_note", k=k, s=s), icon="🔁")
+        st.info(t("pool.overlap_note", k=k, s=s), icon=":material/repeat:")
     rows, cols, kept = pooled_volume(height, width, channels, k, s)
     lecture_out = pooled_volume(**LECTURE)
     st.subheader(t("pool.channels_header"))
     st.markdown(t("pool.channels_lecture", h=LECTURE["height"], w=LECTURE["width"], c=LECTURE["channels"],
                   k=LECTURE["window"], s=LECTURE["stride"], oh=lecture_out[0], ow=lecture_out[1], oc=lecture_out[2]))
     st.success(t("pool.channels_yours", h=height, w=width, c=channels, k=k, s=s, oh=rows, ow=cols, oc=kept,
-                 before=num(height * width * channels), after=num(rows * cols * kept)), icon="📐")
+                 before=num(height * width * channels), after=num(rows * cols * kept)), icon=":material/straighten:")
     if channels == 1:
         rgb = pooled_volume(height, width, 3, k, s)
         st.caption(t("pool.channels_rgb", h=height, w=width, k=k, s=s, oh=rgb[0], ow=rgb[1], oc=rgb[2]))
@@ -142,7 +156,7 @@ if source == "fmap":
         hover_in = t("pool.hover_map")
         st.caption(t("pool.fmap_note", layer=layer, c=channels, h=values.shape[0], w=values.shape[1], channel=channel))
     else:
-        st.info(t("pool.fallback"), icon="🖼️")
+        st.info(t("pool.fallback"), icon=":material/image:")
 if values is None:
     values = to_grayscale(resize_to(pixels, side))
 
@@ -201,7 +215,7 @@ with w2:
     else:
         st.latex(rf"\frac{{{latex_number(ex.total, operand=False)}}}{{{ex.count}}} = {latex_number(ex.value, operand=False)}")
         st.markdown(t("pool.avg_text", total=num(ex.total, significant=6), count=ex.count, value=num(ex.value)))
-    verdict = "✅" if value == ex.value else "❌"
+    verdict = ":material/check_circle:" if value == ex.value else ":material/cancel:"
     st.markdown(t("pool.check", value=num(value, significant=6), row=row, col=col, verdict=verdict))
 
 if layer is not None and layer in _next_pool():
@@ -209,8 +223,8 @@ if layer is not None and layer in _next_pool():
     if (mode, k, s) == ("max", nk, ns):
         same = np.array_equal(pooled.values, maps[name][channel])
         show = st.success if same else st.error
-        show(t("pool.network_same" if same else "pool.network_differs", layer=layer, pool=name), icon="🧠")
+        show(t("pool.network_same" if same else "pool.network_differs", layer=layer, pool=name), icon=":material/psychology:")
     else:
-        st.info(t("pool.network_hint", layer=layer, pool=name, k=nk, s=ns), icon="🧠")
+        st.info(t("pool.network_hint", layer=layer, pool=name, k=nk, s=ns), icon=":material/psychology:")
 
 _shape_section(in_rows, in_cols, channels, k, s)

@@ -7,15 +7,33 @@ import streamlit as st
 from PIL import Image
 
 from cnn_core.augment import perturb
+from cnn_core.images import SAMPLES
 from cnn_core.model import CLASSES, TTA_VIEWS, layer_shapes, load_model, model_card, parameter_rows, preprocess
 from cnn_core.recipe import card_recipe, smoothed_target
 from cnn_core.softmax import softmax
-from cnn_core.images import SAMPLES
-from ui.common import current_language
 from ui import (
-    Setting, bar_figure, heatmap_figure, image_picker, labels, latex_number, map_figure, mosaic_figure, network_logits, network_maps,
-    network_ready, network_saliency, num, overlay_figure, pct, plot, set_link_value, share_in_url, t,
+    Setting,
+    bar_figure,
+    heatmap_figure,
+    image_picker,
+    labels,
+    latex_number,
+    map_figure,
+    mosaic_figure,
+    network_logits,
+    network_maps,
+    network_ready,
+    network_saliency,
+    num,
+    overlay_figure,
+    pct,
+    plot,
+    set_link_value,
+    share_in_url,
+    t,
 )
+from ui.common import current_language
+from ui.downloads import array_download
 
 SALIENCY_CLASSES = ("top", *CLASSES)
 GRAD_CAM_BLOCKS = (3, 2)
@@ -62,7 +80,7 @@ with left:
     best = smoothed_target(0, len(CLASSES), recipe.label_smoothing)
     st.caption(t("pr.modest", smoothing=num(recipe.label_smoothing), best=pct(best[0], 0), other=pct(best[1], 0)))
 with right:
-    plot(bar_figure(names, probs, top, t("pr.probabilities"), lang=current_language()), "pr_bars")
+    plot(bar_figure(names, probs, top, t("pr.probabilities"), lang=current_language()), "pr_bars", alt=t("alt.pr_probabilities"))
 with st.expander(t("pr.softmax_header")):
     st.markdown(t("pr.softmax_text"))
     z_top = float(logits[top])
@@ -97,7 +115,7 @@ def where_it_looks(seen: np.ndarray, top: int) -> None:
     plot(overlay_figure(seen, hidden, t("pr.occlusion_title", name=names[target]), t("pr.saliency_hover")), "pr_occlusion", right)
     for where, values in ((left, cam), (right, hidden)):
         if not values.any():
-            where.info(t("pr.no_evidence", name=names[target]), icon="ℹ️")
+            where.info(t("pr.no_evidence", name=names[target]), icon=":material/info:")
     left.caption(t("pr.cam_read"))
     right.caption(t("pr.occlusion_read", window=window, stride=max(1, window // 2)))
     st.markdown(t("pr.looks_limits"))
@@ -110,7 +128,7 @@ maps = network_maps(seen)
 shapes = {name: shape for name, shape, _ in layer_shapes(load_model())}
 table = [
     {t("pr.col_layer"): name, t("pr.col_formula"): "×".join(map(str, shapes[name])),
-     t("pr.col_tensor"): "×".join(map(str, value.shape)), "✓": "✅" if shapes[name] == value.shape else "❌"}
+     t("pr.col_tensor"): "×".join(map(str, value.shape)), "✓": "✓" if shapes[name] == value.shape else "✗"}
     for name, value in maps.items()
 ]
 st.markdown(t("pr.flow_text"))
@@ -149,14 +167,18 @@ def _layer_explorer(maps: dict[str, np.ndarray]) -> None:
     layer = st.selectbox(t("pr.layer"), list(maps), index=1, key="pr_layer",
                          format_func=lambda n: f"{n} · {'×'.join(map(str, maps[n].shape))}")
     values = maps[layer]
-    plot(mosaic_figure(values, t("pr.mosaic_title", layer=layer, channels=values.shape[0]), t("pr.mosaic_hover")), "pr_mosaic")
+    plot(mosaic_figure(values, t("pr.mosaic_title", layer=layer, channels=values.shape[0]), t("pr.mosaic_hover")), "pr_mosaic",
+         alt=t("alt.pr_mosaic", layer=layer, channels=values.shape[0]))
     st.caption(t("pr.mosaic_note"))
     stage = "final" if layer == "pool" else layer.rsplit(".", 1)[-1]  # whiten, conv1, pool, conv2 or the final pool
-    st.info(t(f"pr.stage_{stage}", layer=layer), icon="ℹ️")
+    st.info(t(f"pr.stage_{stage}", layer=layer), icon=":material/info:")
     st.session_state.pr_channel = min(int(st.session_state.get("pr_channel", 0)), values.shape[0] - 1)
     channel = int(st.number_input(t("pr.channel"), 0, values.shape[0] - 1, key="pr_channel"))
     plot(map_figure(values[channel], t("pr.channel_title", layer=layer, channel=channel), t("pg.hover_map"), height=380),
-         "pr_channel_fig")
+         "pr_channel_fig", alt=t("alt.pr_channel", layer=layer, channel=channel, rows=values.shape[1], cols=values.shape[2]))
+    # Downloads: the channel shown, as numbers.
+    st.caption(t("dl.layer_caption"))
+    array_download(values[channel], f"{layer}_channel_{channel}", "pr_channel_dl")
     # The page's top, which keeps the link, does not run with the fragment.
     set_link_value("pr_layer", layer)
     set_link_value("pr_channel", str(channel))
@@ -196,4 +218,4 @@ c1, c2 = st.columns([1, 1])
 plot(bar_figure(names, per_class, int(per_class.argmin()), t("pr.per_class"), lang=current_language()), "pr_per_class", c1)
 plot(heatmap_figure(np.array(evaluation["confusion_matrix"]), names, names, t("pr.confusion"), t("pr.confusion_hover")),
      "pr_confusion", c2)
-st.page_link("pages/network_training.py", label=t("pr.training_link"), icon="📈")
+st.page_link("pages/network_training.py", label=t("pr.training_link"), icon=":material/show_chart:")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import secrets
 
 import streamlit as st
@@ -44,7 +46,7 @@ def _seed() -> int:
     if raw.isascii() and raw.isdigit() and len(raw) <= len(str(MAX_SEED)):
         seed = int(raw)
     elif raw:
-        st.warning(t("quiz.bad_seed", value=raw[:40], maximum=MAX_SEED), icon="⚠️")
+        st.warning(t("quiz.bad_seed", value=raw[:40], maximum=MAX_SEED), icon=":material/warning:")
         seed = _new_seed()
     else:  # no seed in the URL (e.g. back from another page): keep this session's quiz
         seed = st.session_state.get("quiz_seed")
@@ -107,12 +109,12 @@ def _feedback(question: Question, seed: int, index: int, lang: str) -> None:
     if result == "unreadable":
         typed = isinstance(given, str) and given.strip()
         key = f"quiz.unreadable_{question.form}" if typed or question.form in ("single", "multi") else "quiz.empty"
-        st.warning(t(key, given=str(given).strip()[:60]), icon="✏️")
+        st.warning(t(key, given=str(given).strip()[:60]), icon=":material/edit:")
         return
     if result == "wrong":
-        st.error(t("quiz.wrong", answer=_answer_text(question, lang)), icon="❌")
+        st.error(t("quiz.wrong", answer=_answer_text(question, lang)), icon=":material/cancel:")
     else:
-        st.success(t(f"quiz.{result}"), icon="✅")
+        st.success(t(f"quiz.{result}"), icon=":material/check_circle:")
     st.markdown(f"**{t('quiz.how')}**")
     if question.kind in FORMULAS:
         st.latex(FORMULAS[question.kind])
@@ -141,7 +143,7 @@ seed = _seed()
 
 left, middle, right = st.columns([1, 1, 2], vertical_alignment="bottom")
 count = int(left.number_input(t("quiz.count"), 1, MAX_QUESTIONS, QUIZ_LENGTH, key="quiz_count"))
-middle.button(t("quiz.new"), icon="🎲", on_click=_start_new_quiz, key="quiz_new")
+middle.button(t("quiz.new"), icon=":material/casino:", on_click=_start_new_quiz, key="quiz_new")
 with right:
     st.caption(t("quiz.share"))
     st.code(f"{st.context.url or ''}?seed={seed}&lang={lang}", language=None)
@@ -154,3 +156,19 @@ st.progress(sum(answered) / count)
 
 for index, question in enumerate(quiz):
     _question(question, seed, index, lang)
+
+
+def _results_csv(quiz: list[Question], seed: int, first_try: dict, lang: str) -> bytes:
+    """The quiz as a table: each statement, how the first try went and the right answer."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([t("dl.quiz_number"), t("dl.quiz_question"), t("dl.quiz_result"), t("dl.quiz_answer")])
+    for index, question in enumerate(quiz):
+        result = {True: "dl.quiz_right", False: "dl.quiz_wrong", None: "dl.quiz_unanswered"}[first_try.get((seed, index))]
+        writer.writerow([index + 1, t(question.prompt, **_shown(question.params, lang)), t(result),
+                         _answer_text(question, lang).replace("**", "")])
+    return buffer.getvalue().encode("utf-8-sig")  # with a BOM, spreadsheets read the accents right
+
+
+st.download_button(t("dl.quiz"), _results_csv(quiz, seed, first_try, lang), f"quiz_{seed}.csv", "text/csv", key="quiz_download",
+                   on_click="ignore", icon=":material/download:", help=t("dl.quiz_help"))

@@ -8,8 +8,8 @@ import streamlit as st
 from PIL import Image, ImageOps
 
 from cnn_core import InputError
-from cnn_core.receptive_field import LAYER_KINDS, FieldStep, Layer, cifar_layers, input_region, local_field, receptive_fields
 from cnn_core.images import SAMPLES
+from cnn_core.receptive_field import LAYER_KINDS, FieldStep, Layer, cifar_layers, input_region, local_field, receptive_fields
 from ui import Setting, editable, image_figure, image_picker, labels, latex_number, num, plot, share_in_url, show_error, t
 
 MAX_LAYERS = 10
@@ -191,7 +191,7 @@ def _neuron_section(steps: list[FieldStep], pixels: np.ndarray | None) -> None:
         st.latex(rf"r = {prev.receptive} + ({step.layer.kernel} - 1) \cdot {prev.jump} = {step.receptive}, \qquad "
                  rf"j = {prev.jump} \cdot {step.layer.stride} = {step.jump}")
     if region.rows is None:
-        st.warning(t("rf.region_none", row=row, col=col), icon="🕳️")
+        st.warning(t("rf.region_none", row=row, col=col), icon=":material/grid_off:")
         return
     (r0, r1), (c0, c1_) = region.rows, region.cols
     st.markdown(t("rf.region_text", row=row, col=col, layer=step.index, size=step.size, r0=r0, r1=r1, c0=c0, c1=c1_,
@@ -200,11 +200,11 @@ def _neuron_section(steps: list[FieldStep], pixels: np.ndarray | None) -> None:
     if region.padding_rows or region.padding_cols:
         st.markdown(t("rf.region_padding", rows=region.padding_rows, cols=region.padding_cols, r=step.receptive))
     if region.has_gaps:
-        st.warning(t("rf.region_gaps", pixels=region.pixels), icon="🕳️")
+        st.warning(t("rf.region_gaps", pixels=region.pixels), icon=":material/grid_off:")
     elif not region.matches_formula:
-        st.info(t("rf.region_clipped"), icon="✂️")
+        st.info(t("rf.region_clipped"), icon=":material/content_cut:")
     if region.pixels == n * n:
-        st.success(t("rf.region_whole", n=n), icon="🌐")
+        st.success(t("rf.region_whole", n=n), icon=":material/crop_free:")
 
 
 share_in_url("receptive_field", {

@@ -10,13 +10,31 @@ from PIL import Image
 
 from cnn_core import InputError
 from cnn_core.data import CLASSES
-from cnn_core.softmax import (
-    SoftmaxSteps, negative_log, parse_logits, sigmoid, smoothed_cross_entropy, smoothed_targets, softmax_steps,
-)
 from cnn_core.images import SAMPLES
+from cnn_core.softmax import (
+    SoftmaxSteps,
+    negative_log,
+    parse_logits,
+    sigmoid,
+    smoothed_cross_entropy,
+    smoothed_targets,
+    softmax_steps,
+)
 from ui import (
-    Setting, bar_figure, editable, image_picker, labels, latex_number, network_logits, network_ready, num, pct, plot, share_in_url,
-    show_error, t,
+    Setting,
+    bar_figure,
+    editable,
+    image_picker,
+    labels,
+    latex_number,
+    network_logits,
+    network_ready,
+    num,
+    pct,
+    plot,
+    share_in_url,
+    show_error,
+    t,
 )
 from ui.common import current_language
 
@@ -104,16 +122,16 @@ def _softmax_section(logits: np.ndarray, names: list[str], true_class: int) -> S
                   delta_arrow="off")
         st.markdown(t("sm.sum_check", total=num(s.probabilities.sum(), decimals=6), k=k))
         if temperature < 1:
-            st.info(t("sm.cold", t=num(temperature)), icon="🧊")
+            st.info(t("sm.cold", t=num(temperature)), icon=":material/ac_unit:")
         elif temperature > 1:
-            st.info(t("sm.hot", t=num(temperature), uniform=pct(1 / k)), icon="🔥")
+            st.info(t("sm.hot", t=num(temperature), uniform=pct(1 / k)), icon=":material/local_fire_department:")
     st.subheader(t("sm.stable_header"))
     top = float(s.scaled.max())
     st.latex(rf"m = \max_j \frac{{z_j}}{{T}} = {latex_number(top, False)}, \qquad "
              rf"p_i = \frac{{e^{{z_i/T - m}}}}{{\sum_j e^{{z_j/T - m}}}}, \qquad \sum_j e^{{z_j/T - m}} = {latex_number(s.total, False)}")
     st.markdown(t("sm.stable_text"))
     if s.overflow:
-        st.warning(t("sm.overflow", top=num(top, significant=6, grouping=False)), icon="💥")
+        st.warning(t("sm.overflow", top=num(top, significant=6, grouping=False)), icon=":material/error:")
     with st.expander(t("sm.table_header"), expanded=k <= 10):
         st.dataframe(_steps_table(s, names), hide_index=True)
     return s
@@ -161,15 +179,15 @@ def _loss_section(s: SoftmaxSteps, names: list[str]) -> None:
     st.latex(rf"L = \log \sum_j e^{{z_j/T}} - \frac{{z_y}}{{T}} = {latex_number(s.log_sum_exp)} - {latex_number(float(s.scaled[y]))}"
              rf" = {latex_number(s.loss, False)}")
     if p == 0:
-        st.info(t("sm.underflow"), icon="🔬")
+        st.info(t("sm.underflow"), icon=":material/biotech:")
     c1, c2, c3 = st.columns(3)
     c1.metric(t("sm.loss_metric", name=names[y]), num(s.loss, decimals=4))
     c2.metric(t("sm.p_true", name=names[y]), pct(p, 2))
     c3.metric(t("sm.guess_metric", k=k), num(float(negative_log(1 / k)), decimals=4), help=t("sm.guess_help"))
     if s.predicted == y:
-        st.success(t("sm.right", name=names[y]), icon="✅")
+        st.success(t("sm.right", name=names[y]), icon=":material/check_circle:")
     else:
-        st.warning(t("sm.wrong", name=names[y], predicted=names[s.predicted]), icon="❌")
+        st.warning(t("sm.wrong", name=names[y], predicted=names[s.predicted]), icon=":material/cancel:")
     left, right = st.columns(2)
     _smoothing_note(s, names)
     plot(_loss_figure(p, s.loss), "sm_curve", left)
@@ -184,7 +202,7 @@ def _loss_section(s: SoftmaxSteps, names: list[str]) -> None:
     span = float(s.gradient.max() - s.gradient.min()) or 1.0
     gradient.update_xaxes(range=[float(s.gradient.min()) - 0.2 * span, float(s.gradient.max()) + 0.2 * span])  # room for the labels
     plot(gradient, "sm_gradient")
-    st.page_link("pages/backprop.py", label=t("sm.go_backprop"), icon="⛓️")
+    st.page_link("pages/backprop.py", label=t("sm.go_backprop"), icon=":material/link:")
 
 
 def _why_softmax(logits: np.ndarray | None) -> None:

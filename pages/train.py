@@ -8,8 +8,19 @@ import streamlit as st
 
 from cnn_core import InputError
 from cnn_core.live import (
-    ACTIVATIONS, BATCH_SIZES, KERNEL_SIZES, LAYERS, MAX_EPOCHS, MAX_SECONDS, OPTIMIZERS, WIDTHS, LiveConfig, binned,
-    build_model, filter_image, load_subset,
+    ACTIVATIONS,
+    BATCH_SIZES,
+    KERNEL_SIZES,
+    LAYERS,
+    MAX_EPOCHS,
+    MAX_SECONDS,
+    OPTIMIZERS,
+    WIDTHS,
+    LiveConfig,
+    binned,
+    build_model,
+    filter_image,
+    load_subset,
 )
 from cnn_core.model import CLASSES, count_parameters, preprocess
 from cnn_core.runs import RunView, registry
@@ -19,7 +30,8 @@ DEFAULT = LiveConfig()
 RATES = (0.0001, 0.0003, 0.001, 0.002, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 OVERFIT_GAP = 0.15  # training accuracy this much above held-out accuracy: the network memorises
 UNDERFIT = 0.35
-COLLAPSED = 0.12  # held-out accuracy at chance: the network gives (almost) every image the same answer  # held-out accuracy below this after a full run: too small or too short to learn much
+# Held-out accuracy below this after a full run: at chance, the network gives (almost) every image the same answer.
+COLLAPSED = 0.12
 DEFAULTS = {"lv_layers": DEFAULT.layers, "lv_width": DEFAULT.width, "lv_kernel": DEFAULT.kernel_size,
             "lv_act": DEFAULT.activation, "lv_opt": DEFAULT.optimizer, "lv_lr": DEFAULT.learning_rate,
             "lv_batch": DEFAULT.batch_size, "lv_mode": "epochs", "lv_epochs": DEFAULT.epochs,
@@ -107,7 +119,7 @@ def _live(view: RunView) -> None:
     """What changes every second: progress, curves, the first layer's filters and the answer for the student's image."""
     progress = view.progress
     if view.status == "waiting":
-        st.info(t("live.waiting", position=view.position), icon="⏳")
+        st.info(t("live.waiting", position=view.position), icon=":material/hourglass_top:")
     elif progress is not None and not view.done:
         fraction = max(progress.step / max(progress.total_steps, 1), progress.elapsed / view.config.time_budget)
         st.progress(min(fraction, 1.0), text=t("live.progress", step=num(progress.step), total=num(progress.total_steps),
@@ -136,25 +148,25 @@ def _outcome(view: RunView) -> None:
     result = view.result
     if view.status in ("abandoned", "failed") or result is None:
         st.warning(t(f"live.status_{view.status}" if view.status in ("abandoned", "failed") else "live.stopped_waiting"),
-                   icon="⚠️")
+                   icon=":material/warning:")
         return
     if view.status == "diverged":
         st.error(t("live.diverged", step=num(len(result.losses)), lr=num(view.config.learning_rate),
-                   loss=num(result.losses[-1]), guess=num(np.log(len(CLASSES)))), icon="💥")
+                   loss=num(result.losses[-1]), guess=num(np.log(len(CLASSES)))), icon=":material/error:")
         return
     st.success(t(f"live.status_{view.status}", seconds=num(result.progress.elapsed, decimals=0),
-                 steps=num(len(result.losses))), icon="✅")
+                 steps=num(len(result.losses))), icon=":material/check_circle:")
     m1, m2, m3 = st.columns(3)
     m1.metric(t("live.accuracy"), pct(result.accuracy), t("live.chance", p=pct(0.1)), delta_color="off", delta_arrow="off")
     m2.metric(t("live.train_accuracy"), pct(result.train_accuracy))
     finite = [v for v in result.losses[-20:] if np.isfinite(v)]
     m3.metric(t("live.final_loss"), num(float(np.mean(finite))) if finite else "—")
     if result.accuracy < COLLAPSED:
-        st.warning(t("live.collapsed", lr=num(view.config.learning_rate), guess=num(np.log(len(CLASSES)))), icon="🧟")
+        st.warning(t("live.collapsed", lr=num(view.config.learning_rate), guess=num(np.log(len(CLASSES)))), icon=":material/sentiment_dissatisfied:")
     elif result.train_accuracy - result.accuracy > OVERFIT_GAP:
-        st.warning(t("live.overfitting", gap=pct(result.train_accuracy - result.accuracy)), icon="📚")
+        st.warning(t("live.overfitting", gap=pct(result.train_accuracy - result.accuracy)), icon=":material/menu_book:")
     elif result.accuracy < UNDERFIT and view.status in ("finished", "time_up"):
-        st.info(t("live.underfitting"), icon="🐣")
+        st.info(t("live.underfitting"), icon=":material/child_care:")
     names = [t(f"class.{c}") for c in CLASSES]
     c1, c2 = st.columns(2)
     plot(_probabilities(result.per_class_accuracy, t("live.per_class")), "lv_per_class", c1)
@@ -164,7 +176,7 @@ def _outcome(view: RunView) -> None:
 def _watch(run_id: str) -> None:
     view = registry().poll(run_id)
     if view is None:
-        st.info(t("live.forgotten"), icon="🕰️")
+        st.info(t("live.forgotten"), icon=":material/history:")
         return
     _live(view)
     if view.done:
@@ -207,7 +219,7 @@ if st.button(t("live.train"), type="primary", key="lv_train", icon=":material/pl
 st.header(t("live.run_header"))
 run_id = st.session_state.get("lv_run")
 if run_id is None:
-    st.info(t("live.press_train"), icon="👆")
+    st.info(t("live.press_train"), icon=":material/touch_app:")
 else:
     current = registry().poll(run_id)
     active = current is not None and not current.done

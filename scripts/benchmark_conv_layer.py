@@ -16,8 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from streamlit.runtime.pages_manager import PagesManager  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
-from streamlit.testing.v1 import app_test  # noqa: E402
+from streamlit.testing.v1 import (  # noqa: E402
+    AppTest,
+    app_test,  # noqa: E402
+)
 
 LINKS = {
     "default (cat 32 px, 1 edge filter, animation 7×7 s 2 d 2)": {},

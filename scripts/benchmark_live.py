@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(args.runs):
         reports: list[float] = []
         began = time.monotonic()
-        result = train(LiveConfig(seed=seed), data, on_progress=lambda p: reports.append(time.monotonic()))
+        result = train(LiveConfig(seed=seed), data, on_progress=lambda p, reports=reports: reports.append(time.monotonic()))
         seconds = time.monotonic() - began
         gaps = max((b - a for a, b in zip(reports, reports[1:])), default=0.0)
         worst = max(worst, seconds)

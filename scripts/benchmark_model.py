@@ -83,7 +83,7 @@ def main() -> int:
     print(f"  grad_cam (block 3):       {1e3 * median_seconds(lambda: grad_cam(image, 0), runs):7.2f} ms")
     print(f"  grad_cam (block 2):       {1e3 * median_seconds(lambda: grad_cam(image, 0, layer='block2'), runs):7.2f} ms")
     for window in (4, 8, 12):
-        seconds = median_seconds(lambda: occlusion(image, 0, window=window, stride=max(1, window // 2)), max(runs // 5, 3))
+        seconds = median_seconds(lambda window=window: occlusion(image, 0, window=window, stride=max(1, window // 2)), max(runs // 5, 3))
         print(f"  occlusion ({window:2d}×{window:<2d}, stride {max(1, window // 2)}):{1e3 * seconds:8.1f} ms")
     return 0
 

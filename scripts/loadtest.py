@@ -58,6 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cnn_core.i18n import translate  # noqa: E402  (the page titles a student sees in the menu)
+
 STREAM_PATH = "/_stcore/stream"
 HEALTH_PATH = "/_stcore/health"
 XSRF_COOKIE = "_streamlit_xsrf"
@@ -389,7 +390,7 @@ class Student:
             self.errors.append((step, "finished_" + status, ""))
         self._fragment_run = False
         # A value sent for a widget id that this run did not draw was dropped: the student's change did not happen.
-        present = {getattr(w, "id") for _, w in self.widgets.values()}
+        present = {w.id for _, w in self.widgets.values()}
         for widget_id in changed.keys() - present:
             self.errors.append((step, "widget_state_lost", f"{changed[widget_id]}: no widget {widget_id} in the run"))
         # Like the frontend, forget the values of widgets this run did not draw.

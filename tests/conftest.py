@@ -16,13 +16,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 import streamlit.testing.v1.app_test as app_test
+from hypothesis import settings
+from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from streamlit.runtime.pages_manager import PagesManager
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
+
+# One hypothesis profile for every property test: no deadline (torch's first calls and a shared CPU make timings
+# uneven), 100 examples; under CI on top of hypothesis's own "ci" profile (derandomized, no example database).
+# HYPOTHESIS_PROFILE=thorough runs ten times as many examples.
+settings.register_profile("course", settings.get_profile(settings.get_current_profile_name()), deadline=None, max_examples=100)
+settings.register_profile("thorough", settings.get_profile("course"), max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "course"))
 
 
 def encode(pixels: np.ndarray, fmt: str = "PNG", **options) -> bytes:

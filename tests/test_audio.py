@@ -9,7 +9,17 @@ import pytest
 
 from cnn_core import InputError
 from cnn_core.audio import (
-    Band, Warp, builtin_sound, frame_sizes, frequency_mask, place, read_wav, spec_augment, spectrogram, synthetic_sound, time_mask,
+    Band,
+    Warp,
+    builtin_sound,
+    frame_sizes,
+    frequency_mask,
+    place,
+    read_wav,
+    spec_augment,
+    spectrogram,
+    synthetic_sound,
+    time_mask,
     time_warp,
 )
 from tests.conftest import wav_bytes

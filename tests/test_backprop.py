@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cnn_core.backprop import autograd_gradients, chain_rule, gradient_step, loss_curve, neuron_loss, tangent_line
@@ -30,7 +30,6 @@ def torch_oracle(w: float, b: float, a_prev: float, y: float) -> tuple[float, fl
     return float(loss.detach()), float(wt.grad), float(bt.grad), float(a.grad), float(z.grad)
 
 
-@settings(max_examples=300, deadline=None)
 @given(w=VALUE, b=VALUE, a_prev=VALUE, y=TARGET)
 def test_chain_rule_agrees_with_autograd(w: float, b: float, a_prev: float, y: float) -> None:
     c = chain_rule(w, b, a_prev, y)
@@ -73,7 +72,6 @@ def test_one_step_by_hand() -> None:
     assert s.loss_after < s.loss_before
 
 
-@settings(max_examples=200, deadline=None)
 @given(w=VALUE, b=VALUE, a_prev=VALUE, y=TARGET)
 def test_a_small_step_decreases_the_loss(w: float, b: float, a_prev: float, y: float) -> None:
     c = chain_rule(w, b, a_prev, y)

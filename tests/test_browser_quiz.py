@@ -20,7 +20,7 @@ def test_answer_the_first_question_of_a_shared_quiz(server: str, page: Page) -> 
     wait_idle(page)
     success = page.get_by_test_id("stAlert").filter(has_text="¡Correcto!")
     expect(success).to_be_visible(timeout=30_000)
-    expect(success).to_contain_text("✅")
+    expect(success.get_by_test_id("stAlertDynamicIcon")).to_have_text("check_circle")  # a Material icon: no emoji font needed
     expect(page.get_by_text("Puntuación: 1 / 10 correctas al primer intento")).to_be_visible()
     expect(page.get_by_text("Cálculo paso a paso").first).to_be_visible()
     expect(page.locator(".stException")).to_have_count(0)

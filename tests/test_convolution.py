@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy.signal import correlate2d
 
@@ -40,7 +40,6 @@ def test_is_cross_correlation_not_flipped() -> None:
     np.testing.assert_array_equal(convolve(image, kernel, padding=1)[1:4, 1:4], kernel[::-1, ::-1])
 
 
-@settings(max_examples=120, deadline=None)
 @given(
     h=st.integers(1, 14), w=st.integers(1, 14), kh=st.integers(1, 5), kw=st.integers(1, 5),
     stride=st.integers(1, 4), padding=st.integers(0, 3), seed=st.integers(0, 2**16),

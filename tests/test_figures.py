@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+from PIL import Image
 
 from ui.figures import _cell_text, product_figure
 
@@ -44,11 +45,9 @@ def test_the_fast_json_engine_sends_the_same_figure() -> None:
     assert json.loads(fast) == json.loads(plain)
 
 
-def _decode_uri(uri: str) -> "Image.Image":
+def _decode_uri(uri: str) -> Image.Image:
     import base64
     import io
-
-    from PIL import Image
 
     assert uri.startswith("data:image/png;base64,")
     return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))

@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cnn_core import (
-    ACTIVATIONS, InputError, conv_layer, conv_output_size, conv_transpose_output_size, convolve, explain_layer_output,
+    ACTIVATIONS,
+    InputError,
+    conv_layer,
+    conv_output_size,
+    conv_transpose_output_size,
+    convolve,
+    explain_layer_output,
     explain_output_pixel,
 )
 from cnn_core.layer import equivariance, layer_counts, preset_filters, shift, sliding_steps, transpose_steps

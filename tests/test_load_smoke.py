@@ -87,7 +87,7 @@ def test_widgets_are_found_by_their_key() -> None:
 @pytest.mark.parametrize("url", ["http://0.0.0.0:8501", "http://192.168.1.5:8501", "https://127.0.0.1:8501",
                                  "http://example.org:80", "http://127.0.0.1"])
 def test_only_loopback_servers_are_load_tested(url: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="only http://127.0.0.1:PORT"):
         loadtest.check_loopback(url)
     assert loadtest.check_loopback("http://127.0.0.1:8501/") == "http://127.0.0.1:8501"
 

@@ -113,9 +113,9 @@ def test_probabilities_of_random_images() -> None:
 
 
 def test_predict_batch_rejects_wrong_input() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="uint8 images"):
         m.predict_batch(np.zeros((2, 32, 32, 3), dtype=np.float32))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="uint8 images"):
         m.predict_batch(np.zeros((2, 28, 28, 3), dtype=np.uint8))
 
 

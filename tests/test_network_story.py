@@ -13,7 +13,7 @@ from torch import nn
 from cnn_core import model as m
 from cnn_core.recipe import card_recipe, history, largest_drop, learning_rates, smoothed_target, smoothing_loss_floor
 from cnn_core.softmax import softmax
-from cnn_core.train import make_optimizer, lr_factor
+from cnn_core.train import lr_factor, make_optimizer
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_filter_norms_against_a_plain_loop(net: m.CifarNet) -> None:
     norms = m.filter_norms(filters)
     for f, c in ((0, 0), (5, 17), (127, 63)):
         assert norms[f, c] == pytest.approx(sum(float(v) ** 2 for v in filters[f, c].ravel()) ** 0.5, rel=1e-9)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="is not a convolution"):
         m.conv_filters(net, "block2.bn1")
 
 
@@ -99,9 +99,9 @@ def test_history_from_the_card() -> None:
     assert list(h.epoch) == list(range(1, 23))
     assert h.test_accuracy[-1] == card["evaluation"]["test_accuracy"]  # the last epoch's one-view test accuracy
     assert h.loss[0] > h.loss[-1]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="training history"):
         history({"training": {"history": [{"epoch": 1, "loss": float("nan"), "train_accuracy": 0.1, "test_accuracy": 0.1}]}})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="training history"):
         history({"training": {}})
 
 
@@ -116,7 +116,7 @@ def test_label_smoothing_target_and_loss_floor() -> None:
     assert floor == pytest.approx(0.8669, abs=1e-4)
     confident = torch.tensor([[0.0] * 3 + [20.0] + [0.0] * 6], dtype=torch.float64)
     assert loss(confident, torch.tensor([3])).item() > floor
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need 0 ≤ ε ≤ 1"):
         smoothed_target(10, 10, 0.2)
 
 

@@ -10,7 +10,14 @@ from scipy import ndimage
 
 from cnn_core import InputError, convolve, get_kernel, resize_to, sample_image
 from cnn_core.noise import (
-    add_gaussian_noise, add_noise, add_salt_pepper, gaussian_smooth, median_filter, mse, psnr, psnr_after_smoothing,
+    add_gaussian_noise,
+    add_noise,
+    add_salt_pepper,
+    gaussian_smooth,
+    median_filter,
+    mse,
+    psnr,
+    psnr_after_smoothing,
 )
 
 

@@ -47,7 +47,7 @@ def test_cifar_net_table_and_totals(lang: str) -> None:
     total = sum(p.numel() for p in net.parameters())
     assert int(rows["parameters"].sum()) == total
     assert metric(at, catalogue(lang)["arch.total_parameters"]) == format_number(total, lang)
-    assert any("✅" in c.value for c in at.caption)  # equals sum(p.numel()) of the PyTorch model
+    assert any(":material/check_circle:" in c.value for c in at.caption)  # equals sum(p.numel()) of the PyTorch model
     assert any("block1.pool" in w.value for w in at.warning)  # 31 → 15: the floor
     assert at.get("plotly_chart") and not at.error
 

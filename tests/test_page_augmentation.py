@@ -48,7 +48,7 @@ def test_predictions_and_agreement_with_the_network() -> None:
     shown = {x.label: x.value for x in at.metric}
     assert shown["The network says"] == top
     marks = [c for c in captions(at) if c.startswith("#")]
-    agreeing = sum(c.endswith("✅") for c in marks)
+    agreeing = sum(c.endswith("✓") for c in marks)
     assert len(marks) == 8 and shown["Same prediction"] == f"{agreeing} of 8"
     for control, value in (("aug_degrees", 0), ("aug_translate", 0), ("aug_min_area", 100), ("aug_brightness", 0.0),
                             ("aug_contrast", 0.0), ("aug_saturation", 0.0), ("aug_hue", 0.0)):

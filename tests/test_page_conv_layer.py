@@ -46,7 +46,7 @@ def test_page_runs_in_both_languages_and_one_filter_gives_one_map(lang: str) -> 
     assert not at.error
     shown = texts(at)
     assert ("→ **1 map(s) of 19×30**" if lang == "en" else "→ **1 mapa(s) de 19×30**") in shown  # 3 channels, 1 filter 3×3×3
-    assert "✅" in check_line(at)
+    assert ":material/check_circle:" in check_line(at)
     assert ("**28 parameters**" if lang == "en" else "**28 parámetros**") in shown  # 3·3·3 + 1
     assert at.radio(key="cl_act").value == "relu"
 
@@ -67,7 +67,7 @@ def test_every_activation_matches_torch() -> None:
         assert expected.shape == (4, 11, 16)
         assert "→ **4 map(s) of 11×16**" in texts(at)  # four filters, four maps
         value = format_number(float(np.float32(expected[2, 4, 7])), "en", significant=6)
-        assert f"Value {value} = the map's value {value} (filter 3, row 4, column 7) ✅" == check_line(at)
+        assert f"Value {value} = the map's value {value} (filter 3, row 4, column 7) :material/check_circle:" == check_line(at)
         assert len([c for c in at.caption if c.value.startswith("Partial sum of channel")]) == 3
         assert (act == "none") == (len(at.get("plotly_chart")) == 9)  # no second row of maps without an activation
 
@@ -90,7 +90,7 @@ def test_bias_edit_and_hand_volume() -> None:
     assert expected.shape == (1, 2, 2)
     row, col = at.number_input(key="cl_row").value, at.number_input(key="cl_col").value
     value = format_number(float(np.float32(expected[0, row, col])), "en", significant=6)
-    assert check_line(at).startswith(f"Value {value} = the map's value {value}") and "✅" in check_line(at)
+    assert check_line(at).startswith(f"Value {value} = the map's value {value}") and ":material/check_circle:" in check_line(at)
     assert "Biases: b1 = −2.5" in texts(at)
     at.button(key="cl_edit_reset").click().run()
     assert not at.exception and "Biases: b1 = 0" in texts(at)
@@ -110,7 +110,7 @@ def test_bad_cells_and_impossible_settings_are_messages() -> None:
     assert not at.exception and at.error and "no cabe" in at.error[0].value
     assert at.get("plotly_chart")  # the filters and the animation are still shown
     at.number_input(key="cl_padding").set_value(1).run()  # 7 ≤ 5 + 2: fits again
-    assert not at.exception and not at.error and "✅" in check_line(at)
+    assert not at.exception and not at.error and ":material/check_circle:" in check_line(at)
     at.text_area(key="cl_w_edge_luma_1_3_3_0_0").input("1 2\n3 4").run()
     assert not at.exception and "3 filas de 3 números" in at.error[0].value
 
@@ -139,7 +139,7 @@ def test_network_preset_uses_the_networks_filters_and_biases() -> None:
     expected = torch_maps(normalise_like_network(cat()), weights, bias, act="gelu")
     row, col = at.number_input(key="cl_row").value, at.number_input(key="cl_col").value
     value = format_number(float(np.float32(expected[0, row, col])), "en", significant=6)
-    assert check_line(at).startswith(f"Value {value} =") and "✅" in check_line(at)
+    assert check_line(at).startswith(f"Value {value} =") and ":material/check_circle:" in check_line(at)
 
 
 def test_gray_input_and_colour_preset() -> None:
@@ -175,7 +175,7 @@ def test_animation_frames_and_transposed_size() -> None:
     spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
     assert len(spec["frames"]) == 9  # one step per input value of the 3×3 input
     size = torch.nn.ConvTranspose2d(1, 1, 3, 2, 1, 1)(torch.zeros(1, 1, 3, 3)).shape[-1]
-    assert f"Output {size}×{size}, the same values as torch.nn.ConvTranspose2d on these numbers ✅" in texts(at)
+    assert f"Output {size}×{size}, the same values as torch.nn.ConvTranspose2d on these numbers :material/check_circle:" in texts(at)
     at.number_input(key="cl_top").set_value(2).run()  # output padding 2 ≥ stride 2 and dilation 1
     assert not at.exception and at.error and "smaller than the stride" in at.error[0].value
     at.number_input(key="cl_top").set_value(0)

@@ -6,10 +6,9 @@ import re
 
 import pytest
 import torch
-
-from cnn_core.i18n import format_number
 from streamlit.testing.v1 import AppTest
 
+from cnn_core.i18n import format_number
 from tests.conftest import ROOT
 
 

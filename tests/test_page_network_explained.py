@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from cnn_core import model as m
 from cnn_core import sample_image
-from cnn_core.model import CLASSES, preprocess
+from cnn_core.model import preprocess
 from cnn_core.saliency import grad_cam, occlusion
 from tests.conftest import open_app
 
@@ -47,7 +47,7 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(e.value) for kind in ("markdown", "caption", "info") for e in at.get(kind)).replace("\u00a0", " ")
 
 
-@pytest.mark.parametrize("lang, cat, truck", [("es", "gato", "camión"), ("en", "cat", "truck")])
+@pytest.mark.parametrize(("lang", "cat", "truck"), [("es", "gato", "camión"), ("en", "cat", "truck")])
 def test_maps_for_the_predicted_and_a_chosen_class(lang: str, cat: str, truck: str) -> None:
     at = open_app(NETWORK, lang)
     seen = preprocess(sample_image("cat"))

@@ -59,7 +59,7 @@ def test_lecture_presets_reproduce_the_lectures_numbers(
     assert not at.exception
     expected = expected_en if lang == "en" else expected_es
     message = at.success[0].value
-    assert message.count(f"**{expected}**") == 2 and "✅" in message  # the lecture's figure and the computed one
+    assert message.count(f"**{expected}**") == 2 and ":material/check_circle:" in message  # the lecture's figure and the computed one
     weights = latex_en if lang == "en" else latex_es
     assert f"= {weights} + 1 = " in at.latex[formula].value  # weights + the one bias of the single neuron or filter
 

@@ -25,7 +25,7 @@ def test_dilation_in_the_playground_matches_torch() -> None:
     assert r"- 3 \cdot 2 - 1}{1} \right\rfloor + 1 = " + str(out.shape[0]) in latex
     assert "m + 2p - d(k-1) - 1" in latex and "d = 3" in shown
     assert any("taps every 3" in c.proto.spec for c in at.get("plotly_chart"))
-    assert "✅" in shown
+    assert ":material/check_circle:" in shown
 
 
 def test_rgb_mode_says_it_is_depthwise_and_links_the_layer_page() -> None:

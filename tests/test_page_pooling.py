@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from streamlit.testing.v1 import AppTest
 
-from cnn_core import resize_to, sample_image, to_grayscale
 from cnn_core import model as m
+from cnn_core import resize_to, sample_image, to_grayscale
 from cnn_core.i18n import catalogue
 from tests.conftest import open_app
 
@@ -76,7 +76,7 @@ def test_shown_numbers_match_torch(mode: str, k: int, s: int) -> None:
     row, col = at.number_input(key="pool_row").value, at.number_input(key="pool_col").value
     assert (row, col) == (10, 16)  # the middle of the first (2×2, stride 2) map, kept while it fits
     shown = texts(at)
-    assert f"holds {out[row, col]:.6g} at ({row}, {col}) ✅" in shown
+    assert f"holds {out[row, col]:.6g} at ({row}, {col}) :material/check_circle:" in shown
     h, w = x.shape[2:]
     assert f"{h}×{w}×1 with k = {k}, s = {s} → **{out.shape[0]}×{out.shape[1]}×1**" in shown
     if mode == "max":
@@ -93,7 +93,7 @@ def test_choosing_another_output_value() -> None:
     at.number_input(key="pool_col").set_value(7).run()
     x = torch.from_numpy(cat_input().astype(np.float64))[None, None]
     value = F.max_pool2d(x, 2, 2)[0, 0, 3, 7].item()
-    assert f"holds {value:.6g} at (3, 7) ✅" in texts(at)
+    assert f"holds {value:.6g} at (3, 7) :material/check_circle:" in texts(at)
     assert "input rows 6–7 and columns 14–15" in texts(at)
 
 
@@ -143,7 +143,7 @@ def test_network_missing_falls_back_to_the_image(tmp_path, monkeypatch: pytest.M
         assert not at.exception
         assert at.error and "missing" in at.error[0].value
         assert "Meanwhile the page pools the image itself." in texts(at)
-        assert "✅" in texts(at)  # the image is still pooled and explained
+        assert ":material/check_circle:" in texts(at)  # the image is still pooled and explained
     finally:
         common._network.clear()
 

@@ -65,7 +65,7 @@ def test_default_page_shows_map_arithmetic_and_inspector() -> None:
     at = open_app(lang="en")
     text = texts(at)
     assert "It matches the shape the convolution produced" in text
-    assert "✅" in text  # the inspector's sum equals the feature-map value
+    assert ":material/check_circle:" in text  # the inspector's sum equals the feature-map value
     charts = at.get("plotly_chart")
     assert len(charts) == 3  # kernel, input and window ⊙ kernel = products; the feature map is a clickable PNG
     window, kernel, products = (_array(trace["z"]) for trace in json.loads(charts[2].proto.spec)["data"])
@@ -165,7 +165,7 @@ def test_rgb_channels_and_inspector_coordinates() -> None:
     at.radio(key="pg_channel").set_value("G").run()
     at.number_input(key="pg_row").set_value(0).run()
     at.number_input(key="pg_col").set_value(0).run()
-    assert "✅" in texts(at)
+    assert ":material/check_circle:" in texts(at)
     at.radio(key="pg_channel").set_value("all").run()
     assert not at.exception
 

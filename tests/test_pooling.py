@@ -6,12 +6,17 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cnn_core.errors import InputError
 from cnn_core.pooling import (
-    explain_pool_output, matching_conv_parameters, pool2d, pool_output_shape, pool_parameters, pooled_volume,
+    explain_pool_output,
+    matching_conv_parameters,
+    pool2d,
+    pool_output_shape,
+    pool_parameters,
+    pooled_volume,
 )
 
 EXAMPLE = np.array([[1, 1, 2, 4], [5, 6, 7, 8], [3, 2, 1, 0], [1, 2, 3, 4]])
@@ -39,7 +44,6 @@ volumes = st.tuples(st.integers(1, 3), st.integers(1, 12), st.integers(1, 12), s
                     st.integers(0, 2**31 - 1), st.booleans())
 
 
-@settings(max_examples=80, deadline=None)
 @given(volumes)
 def test_max_pool_equals_torch_values_and_indices(case: tuple) -> None:
     c, h, w, k, s, seed, ties = case
@@ -57,7 +61,6 @@ def test_max_pool_equals_torch_values_and_indices(case: tuple) -> None:
     np.testing.assert_array_equal(pooled.values, np.stack([loop_pool(x[i], k, s, "max") for i in range(c)]))
 
 
-@settings(max_examples=60, deadline=None)
 @given(volumes)
 def test_average_pool_equals_torch_and_loop(case: tuple) -> None:
     c, h, w, k, s, seed, _ = case

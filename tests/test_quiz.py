@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from cnn_core.i18n import LANGUAGES, catalogue, translate
@@ -203,7 +203,7 @@ def _decimal(answer: float, tolerance: float = 0.0015) -> Question:
     return Question("chain_rule", "x", "quiz.q_chain_dl_dw", {}, "decimal", answer, "quiz.exp_chain", tolerance=tolerance)
 
 
-@pytest.mark.parametrize("answer", [15, 15.0, "15", " 15 ", "15.0", "15,0", "+15", "15.", 15.0000])
+@pytest.mark.parametrize("answer", [15, 15.0, "15", " 15 ", "15.0", "15,0", "+15", "15."])
 def test_size_accepts_the_right_number_in_any_reasonable_form(answer: object) -> None:
     assert check_answer(_size(15), answer)
 
@@ -286,7 +286,6 @@ def test_garbage_is_false_never_an_exception(answer: object) -> None:
         assert understood(q, answer) in (True, False)
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.one_of(st.text(max_size=30), st.integers(), st.floats(), st.lists(st.text(max_size=5), max_size=3), st.none()))
 def test_checker_never_raises(answer: object) -> None:
     for q in make_quiz(11):

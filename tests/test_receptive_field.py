@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
 
@@ -68,14 +68,17 @@ layers_strategy = st.lists(
 )
 
 
-@settings(max_examples=120, deadline=None)
 @given(layers_strategy, st.integers(1, 24), st.data())
 def test_region_is_the_gradient_support(spec: list, size: int, data) -> None:
     layers = [Layer(f"l{i}", kind, k, s, min(p, k // 2) if kind != "conv" else p) for i, (kind, k, s, p) in enumerate(spec)]
     try:
         steps = receptive_fields(layers, size)
     except InputError as error:
-        assert error.key == "rf.err_no_output"
+        refused = error
+    else:
+        refused = None
+    if refused is not None:
+        assert refused.key == "rf.err_no_output"
         with pytest.raises(RuntimeError):  # PyTorch refuses the same stack
             oracle_net(layers)(torch.zeros(1, 1, size, size, dtype=torch.float64))
         return

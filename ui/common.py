@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,8 @@ from streamlit.runtime.pages_manager import PagesManager
 from cnn_core import ImageError, InputError, LoadedImage, open_image, sample_image
 from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_language, translate
 from cnn_core.images import SAMPLES
+
+from .caching import BY_CONTENT
 
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
 SEPARATORS = {"es": ",.", "en": ".,"}  # Plotly's decimal then thousands separator
@@ -79,17 +82,18 @@ def language_selector() -> str:
 
 def show_error(error: InputError) -> None:
     """A student-readable error box in this session's language."""
-    st.error(error.message(current_language()), icon="⚠️")
+    st.error(error.message(current_language()), icon=":material/warning:")
 
 
-@st.cache_resource(show_spinner=False)
+# The first load after a server starts takes seconds; no session (so no language) is known here: both languages.
+@st.cache_resource(show_spinner=f"{translate('load.network', 'es')} · {translate('load.network', 'en')}")
 def _network() -> object:
     from cnn_core.model import load_model  # imported here: pages without the network never load it
 
     return load_model()
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CONTENT)
 def network_logits(images: np.ndarray) -> np.ndarray:
     """N×32×32×3 uint8 → N×10 logits (with the test-time views), shared by every session: a class on one link asks once."""
     from cnn_core.model import predict_logits_batch
@@ -97,7 +101,7 @@ def network_logits(images: np.ndarray) -> np.ndarray:
     return predict_logits_batch(images)
 
 
-@st.cache_data(max_entries=32, show_spinner=False)  # 0.65 MB an image
+@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)  # 0.65 MB an image
 def network_maps(image: np.ndarray) -> dict[str, np.ndarray]:
     """Every conv and pool layer's output (C×H×W) for one image, shared by every session."""
     from cnn_core.model import feature_maps
@@ -123,12 +127,13 @@ def network_ready() -> bool:
     try:
         _network()
     except ModelError as error:
-        st.error(t("net.unavailable", detail=str(error)), icon="🛑")
+        st.error(t("net.unavailable", detail=str(error)), icon=":material/block:")
         return False
     return True
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
+# Per session: an upload never leaves the session that sent it (the README says so); 2 entries: an upload and a photo.
+@st.cache_data(max_entries=2, show_spinner=False, scope="session")
 def _decode(data: bytes) -> LoadedImage:
     return open_image(data)
 
@@ -137,7 +142,7 @@ def _read_upload(data: bytes, name: str) -> np.ndarray | None:
     try:
         loaded = _decode(data)
     except ImageError as error:
-        st.error(t("picker.bad_file", name=name) + " " + error.message(current_language()), icon="⚠️")
+        st.error(t("picker.bad_file", name=name) + " " + error.message(current_language()), icon=":material/warning:")
         return None
     if loaded.downscaled:
         width, height = loaded.original_size
@@ -160,7 +165,7 @@ def image_picker(key: str, container=st.sidebar) -> np.ndarray | None:
         else:
             file = st.camera_input(t("picker.camera"), key=f"{key}_camera", help=t("picker.camera_help"))
         if file is None:
-            st.info(t("picker.waiting"), icon="📷" if source == "camera" else "📁")
+            st.info(t("picker.waiting"), icon=":material/photo_camera:" if source == "camera" else ":material/folder_open:")
             return None
         return _read_upload(file.getvalue(), file.name)
 
@@ -213,7 +218,7 @@ def share_in_url(page: str, settings: dict[str, Setting]) -> bool:
                 try:
                     st.session_state[key] = setting.parse(st.query_params[key])
                 except ValueError:
-                    st.toast(t("app.bad_url_value", setting=key, value=st.query_params[key][:30]), icon="⚠️")
+                    st.toast(t("app.bad_url_value", setting=key, value=st.query_params[key][:30]), icon=":material/warning:")
     for key, setting in settings.items():
         if key in st.session_state:
             set_link_value(key, setting.write(st.session_state[key]))
@@ -225,12 +230,26 @@ def presenter_mode() -> bool:
     share_in_url("app", {"presenter": Setting(bool)})
     on = st.sidebar.toggle(t("app.presenter"), key="presenter", help=t("app.presenter_help"))
     if on:
-        st.html("<style>html { font-size: 22px; } .stMainBlockContainer { max-width: 100%; }</style>")
+        # The page already uses the whole width (layout="wide"). Streamlit's theme sets one font size for the whole
+        # server (theme.baseFontSize), not per session; its text is sized in rem, so the root's size scales it all.
+        st.html("<style>html { font-size: 22px; }</style>")
     return on
 
 
-def plot(figure, key: str, where=None, **options):
-    """st.plotly_chart (in `where`, a column or container) without toolbar, larger in presenter mode, numbers in the session's language."""
+def _chart_config(key: str) -> dict:
+    """Plotly's mode bar with its "download as PNG" button alone: students keep what they made, nothing else distracts."""
+    return {"displayModeBar": "hover", "modeBarButtons": [["toImage"]], "displaylogo": False,
+            "toImageButtonOptions": {"filename": key, "scale": 2}}
+
+
+def plot(figure, key: str, where=None, alt: str | None = None, **options):
+    """st.plotly_chart (in `where`, a column or container) with a PNG download, numbers in the session's language, larger
+    in presenter mode.
+
+    `alt`: what the chart shows, for screen readers (translated); without it, the figure's title.
+    """
+    if alt is None:
+        alt = re.sub(r"<[^>]+>", " ", str(figure.layout.title.text or "")).strip() or None
     separators = SEPARATORS[current_language()]
     # Plotly's own numbers (ticks, hover, %{x:.2f}) as the language writes them; unset is Plotly's ".," (English)
     if (figure.layout.separators or SEPARATORS["en"]) != separators:
@@ -240,7 +259,7 @@ def plot(figure, key: str, where=None, **options):
         height = figure.layout.height
         figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): resize a copy
         figure.update_layout(font=dict(size=20), height=int(height * 1.3) if height else None)
-    return (where or st).plotly_chart(figure, key=key, config={"displayModeBar": False}, **options)
+    return (where or st).plotly_chart(figure, key=key, config=_chart_config(key), alt=alt, **options)
 
 
 def latex_number(value: float, operand: bool = True) -> str:

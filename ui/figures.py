@@ -18,7 +18,9 @@ from plotly.colors import get_colorscale, sample_colorscale
 
 from cnn_core.i18n import format_number, format_percent
 
-_shared = st.cache_resource(max_entries=32, show_spinner=False)  # at most ~1.5 MB a figure, ~50 MB a builder
+from .caching import BY_CONTENT
+
+_shared = st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)  # at most ~1.5 MB a figure, ~50 MB a builder
 
 
 def editable(figure: go.Figure) -> go.Figure:

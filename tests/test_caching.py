@@ -1,0 +1,76 @@
+"""Caches keyed by arrays use every byte; decoded uploads stay in the session that sent them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.runtime.caching import cache_data_api
+from streamlit.testing.v1 import AppTest
+
+import ui.common
+from ui.caching import array_digest
+from ui.figures import image_figure
+
+SAMPLE_SEED = 0  # Streamlit's runner.cacheHashSeed default: where it samples arrays of ≥ 500,000 values
+
+
+def _twin_photos() -> tuple[np.ndarray, np.ndarray]:
+    """Two different 512×512 RGB images with the same values at every position Streamlit's default hash samples."""
+    first = np.random.default_rng(1).integers(0, 256, (512, 512, 3), dtype=np.uint8)
+    sampled = np.zeros(first.size, bool)
+    sampled[np.random.RandomState(SAMPLE_SEED).choice(np.arange(first.size), size=100_000)] = True
+    second = first.copy().ravel()
+    second[~sampled] = 255 - second[~sampled]  # about 7 values in 8 changed
+    return first, second.reshape(first.shape)
+
+
+def test_default_hashing_confuses_the_twins_and_the_figure_cache_does_not() -> None:
+    first, second = _twin_photos()
+    assert not np.array_equal(first, second)
+
+    @st.cache_resource
+    def default_hash(image: np.ndarray) -> object:
+        return object()
+
+    assert default_hash(first) is default_hash(second)  # Streamlit's sampling: the premise of the fix
+    assert array_digest(first) != array_digest(second)
+    assert image_figure(first, "t", "h") is not image_figure(second, "t", "h")
+    assert image_figure(first, "t", "h") is image_figure(first.copy(), "t", "h")  # equal content still hits the cache
+
+
+def test_digest_covers_shape_and_dtype() -> None:
+    values = np.arange(12, dtype=np.uint8)
+    assert array_digest(values.reshape(3, 4)) != array_digest(values.reshape(4, 3))
+    assert array_digest(values) != array_digest(values.view(np.int8))
+    assert array_digest(values.reshape(3, 4).T) == array_digest(np.ascontiguousarray(values.reshape(3, 4).T))
+
+
+def _decode_an_upload() -> None:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from ui.common import _decode
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((8, 8, 3), 7, np.uint8)).save(buffer, format="PNG")
+    _decode(buffer.getvalue())
+
+
+def test_decoded_uploads_are_cached_per_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded = []
+    real = ui.common.open_image
+    monkeypatch.setattr(ui.common, "open_image", lambda data: decoded.append(len(data)) or real(data))
+    # Every AppTest runs as one fixed session id; two students are told apart here as the server tells them apart.
+    student = {"id": "student-1"}
+    monkeypatch.setattr(cache_data_api, "get_session_id_or_throw", lambda: student["id"])
+    one = AppTest.from_function(_decode_an_upload)
+    one.run()
+    one.run()
+    assert not one.exception and len(decoded) == 1  # the session's reruns reuse its decoded upload
+    student["id"] = "student-2"
+    other = AppTest.from_function(_decode_an_upload)
+    other.run()
+    assert not other.exception and len(decoded) == 2  # the same file from another session is not served from the first
