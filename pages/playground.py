@@ -20,6 +20,7 @@ from ui import (
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
 CHANNELS = ("R", "G", "B")
 CELLS = "pg_cells"  # the custom kernel in the link
+MAX_MAP = max(RESOLUTIONS) + 2 * 64  # the largest feature map: 1×1 kernel, stride 1, the largest padding
 
 
 def _apply_same(shape: tuple[int, int]) -> None:
@@ -152,7 +153,7 @@ linked = share_in_url("playground", {
     "pg_sample": Setting(str, SAMPLES), "pg_mode": Setting(str, ("gray", "rgb")), "pg_side": Setting(int, RESOLUTIONS),
     "pg_kernel": Setting(str, KERNELS + ("custom",)), "pg_ksize": Setting(int, tuple(range(1, MAX_KERNEL_SIZE + 1, 2))),
     "pg_sigma": Setting(float, low=0.1, high=5.0), "pg_stride": Setting(int, low=1, high=64), "pg_padding": Setting(int, low=0, high=64),
-    "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_row": Setting(int, low=0), "pg_col": Setting(int, low=0),
+    "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_row": Setting(int, low=0, high=MAX_MAP - 1), "pg_col": Setting(int, low=0, high=MAX_MAP - 1),
 })
 if linked and CELLS in st.query_params:
     _load_cells(st.query_params[CELLS])

@@ -14,7 +14,7 @@ from cnn_core.pooling import (
 from cnn_core.images import SAMPLES
 from ui import (
     Setting, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, network_maps, network_ready,
-    share_in_url, show_error, t, take_click,
+    network_layers, relink, share_in_url, show_error, t, take_click,
 )
 from ui.figures import HEIGHT
 
@@ -97,8 +97,9 @@ def _shape_section(height: int, width: int, channels: int, k: int, s: int) -> No
 share_in_url("pooling", {
     "pool_sample": Setting(str, SAMPLES), "pool_input": Setting(str, ("image", "fmap")), "pool_side": Setting(int, SIDES),
     "pool_mode": Setting(str, POOL_MODES), "pool_window": Setting(int, low=1, high=16), "pool_stride": Setting(int, low=1, high=16),
-    "pool_all_winners": Setting(bool), "pool_layer": Setting(str), "pool_channel": Setting(int, low=0),
-    "pool_row": Setting(int, low=0), "pool_col": Setting(int, low=0),
+    "pool_all_winners": Setting(bool), "pool_layer": Setting(str, tuple(network_layers())),
+    "pool_channel": Setting(int, low=0, high=max(c for c, _, _ in network_layers().values()) - 1),
+    "pool_row": Setting(int, low=0, high=max(SIDES) - 1), "pool_col": Setting(int, low=0, high=max(SIDES) - 1),
 })
 st.title(t("pool.title"))
 st.markdown(t("pool.intro"))
@@ -133,6 +134,7 @@ if source == "fmap":
             volume = maps[layer]
             channels = volume.shape[0]
             st.session_state.pool_channel = min(int(st.session_state.get("pool_channel", 0)), channels - 1)
+            relink("pool_channel")
             channel = int(st.number_input(t("pool.channel"), 0, channels - 1, key="pool_channel"))
         values = volume[channel]
         hover_in = t("pool.hover_map")

@@ -11,14 +11,15 @@ from cnn_core.model import CLASSES, layer_shapes, load_model, model_card, prepro
 from cnn_core.softmax import softmax
 from cnn_core.images import SAMPLES
 from ui import (
-    Setting, bar_figure, heatmap_figure, image_picker, map_figure, mosaic_figure, network_logits, network_maps, network_ready, plot,
+    Setting, bar_figure, heatmap_figure, image_picker, map_figure, mosaic_figure, network_layers, network_logits, network_maps, network_ready, plot,
     share_in_url, t,
 )
 
 share_in_url("predictions", {
     "pr_sample": Setting(str, SAMPLES), "pr_dx": Setting(int, low=-16, high=16), "pr_dy": Setting(int, low=-16, high=16),
     "pr_angle": Setting(int, low=-180, high=180), "pr_scale": Setting(float, low=0.5, high=2.0), "pr_flip": Setting(bool),
-    "pr_noise": Setting(int, low=0, high=100), "pr_layer": Setting(str), "pr_channel": Setting(int, low=0),
+    "pr_noise": Setting(int, low=0, high=100), "pr_layer": Setting(str, tuple(network_layers())),
+    "pr_channel": Setting(int, low=0, high=max(c for c, _, _ in network_layers().values()) - 1),
 })
 st.title(t("pr.title"))
 st.markdown(t("pr.intro"))

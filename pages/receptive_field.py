@@ -10,9 +10,10 @@ from PIL import Image, ImageOps
 from cnn_core import InputError
 from cnn_core.receptive_field import LAYER_KINDS, FieldStep, Layer, cifar_layers, input_region, local_field, receptive_fields
 from cnn_core.images import SAMPLES
-from ui import Setting, editable, image_figure, image_picker, labels, share_in_url, show_error, t
+from ui import Setting, editable, image_figure, image_picker, labels, relink, share_in_url, show_error, t
 
 MAX_LAYERS = 10
+MAX_SIDE = 512 + 2 * 32 * MAX_LAYERS  # the largest map a stack can reach: every layer pads by 32
 DEFAULT_STACK = (("conv", 3, 1, 0), ("conv", 3, 1, 0), ("max", 2, 2, 0), ("conv", 3, 1, 0))
 CIFAR_SIZE = 32  # the network's input side
 THIN = "\u202f"  # thousands separator readable in both languages (3 072), unlike "," or "."
@@ -142,6 +143,7 @@ def _fit(pixels: np.ndarray, size: int) -> np.ndarray:
 
 def _clamp(key: str, size: int, default: int) -> None:
     st.session_state[key] = min(max(int(st.session_state.get(key, default)), 0), size - 1)
+    relink(key)
 
 
 def _region_figure(image: np.ndarray, region, title: str) -> go.Figure:
@@ -215,7 +217,7 @@ share_in_url("receptive_field", {
     "rf_local_size": Setting(int, low=1, high=512), "rf_local_channels": Setting(int, low=1, high=512),
     "rf_local_kernel": Setting(int, low=1, high=64), "rf_input_size": Setting(int, low=1, high=512),
     "rf_layer_count": Setting(int, low=1, high=MAX_LAYERS), "rf_layer_index": Setting(int, low=0, high=MAX_LAYERS),
-    "rf_row": Setting(int, low=0), "rf_col": Setting(int, low=0),
+    "rf_row": Setting(int, low=0, high=MAX_SIDE - 1), "rf_col": Setting(int, low=0, high=MAX_SIDE - 1),
     **{f"rf_kind_{i}": Setting(str, LAYER_KINDS) for i in range(MAX_LAYERS)},
     **{f"rf_{name}_{i}": Setting(int, low=low, high=high) for i in range(MAX_LAYERS)
        for name, low, high in (("k", 1, 64), ("s", 1, 16), ("p", 0, 32))},

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cnn_core import ImageError, InputError, LoadedImage, open_image, sample_image
 from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_language, translate
@@ -102,6 +105,14 @@ def network_maps(image: np.ndarray) -> dict[str, np.ndarray]:
     return feature_maps(image)
 
 
+@st.cache_resource(show_spinner=False)
+def network_layers() -> dict[str, tuple[int, int, int]]:
+    """The network's conv and pool layers and their output shapes C×H×W, in order (known without its weights)."""
+    from cnn_core.model import CifarNet, layer_shapes
+
+    return {name: shape for name, shape, _ in layer_shapes(CifarNet()) if len(shape) == 3}
+
+
 def network_ready() -> bool:
     """Whether the trained network loads (weights present and matching the model card); explains why not."""
     from cnn_core.model import ModelError
@@ -151,6 +162,11 @@ def image_picker(key: str, container=st.sidebar) -> np.ndarray | None:
         return _read_upload(file.getvalue(), file.name)
 
 
+MAX_LINK_TEXT = 40
+_INT = re.compile(r"[+-]?[0-9]{1,9}")
+_DECIMAL = re.compile(r"[+-]?([0-9]{1,9}(\.[0-9]{0,9})?|\.[0-9]{1,9})")
+
+
 @dataclass(frozen=True)
 class Setting:
     """How one widget's value is written in a URL and read back, with the values the widget accepts."""
@@ -162,16 +178,31 @@ class Setting:
 
     def parse(self, text: str) -> object:
         """The widget value written as `text`; ValueError when the widget would not accept it."""
+        # Plain ASCII digits only: int() and float() also take "nan", "1e308", "1_000", " 5" and Arabic-Indic digits.
+        if len(text) > MAX_LINK_TEXT or not text.isascii() or (self.kind is str and not self.options):
+            raise ValueError(text)
         if self.kind is bool:
             if text not in ("0", "1", "true", "false"):
                 raise ValueError(text)
             return text in ("1", "true")
+        if self.kind in (int, float) and not (_INT if self.kind is int else _DECIMAL).fullmatch(text):
+            raise ValueError(text)
         value = self.kind(text)
+        if self.kind is float and not math.isfinite(value):
+            raise ValueError(text)
         if self.options and value not in self.options:
             raise ValueError(text)
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
             raise ValueError(text)
         return value
+
+    def accepts(self, value: object) -> bool:
+        """Whether a link could carry `value` (a typed value outside the widget's range is not written into the link)."""
+        try:
+            self.parse(self.write(value))
+        except (ValueError, TypeError):
+            return False
+        return True
 
     def write(self, value: object) -> str:
         """The widget value as URL text."""
@@ -184,12 +215,17 @@ def set_link_value(key: str, text: str) -> None:
         st.query_params[key] = text
 
 
+LINK_SETTINGS: dict[str, dict[str, Setting]] = {}  # page → its settings in the link, as registered by share_in_url
+
+
 def share_in_url(page: str, settings: dict[str, Setting]) -> bool:
     """A page's main settings in the URL: taken from it the first time the page runs in a session, then kept in it.
 
     Call at the top of the page, before its widgets: Streamlit has already put the latest widget values in
-    session state, so the URL written here is the one a student would copy. True on the run that read the URL.
+    session state, so the URL written here is the one a student would copy. A value the page sets later in the run
+    (a click on a map) goes into the link with relink(). True on the run that read the URL.
     """
+    LINK_SETTINGS[page] = settings
     loaded = st.session_state.setdefault("_url_loaded", set())
     first = page not in loaded
     if first:
@@ -200,10 +236,26 @@ def share_in_url(page: str, settings: dict[str, Setting]) -> bool:
                     st.session_state[key] = setting.parse(st.query_params[key])
                 except ValueError:
                     st.toast(t("app.bad_url_value", setting=key, value=st.query_params[key][:30]), icon="⚠️")
-    for key, setting in settings.items():
-        if key in st.session_state:
-            set_link_value(key, setting.write(st.session_state[key]))
+                    del st.query_params[key]  # a copied link must not carry the refused value on
+    relink(*settings)
     return first
+
+
+def relink(*keys: str) -> None:
+    """The current values of these shared settings into the address bar (a value the link could not carry is left out)."""
+    shared = {key: setting for settings in LINK_SETTINGS.values() for key, setting in settings.items()}
+    for key in keys:
+        if key in st.session_state and key in shared and shared[key].accepts(st.session_state[key]):
+            set_link_value(key, shared[key].write(st.session_state[key]))
+
+
+def say_if_page_unknown(pages: list) -> None:
+    """A link to a page that does not exist: say so before the default page opens (Streamlit opens it silently)."""
+    ctx = get_script_run_ctx()
+    manager = ctx.pages_manager if ctx else None
+    wanted = (manager.intended_page_name or "").strip("/") if manager and not manager.intended_page_script_hash else ""
+    if wanted and wanted not in {page.url_path for page in pages}:
+        st.warning(t("app.unknown_page", page=wanted[:MAX_LINK_TEXT]), icon="🧭")
 
 
 def presenter_mode() -> bool:
@@ -256,3 +308,4 @@ def take_click(chart: str, prefix: str, shape: tuple[int, int]) -> None:
             st.session_state[f"{prefix}_row"], st.session_state[f"{prefix}_col"] = clicked
     for axis, key in enumerate((f"{prefix}_row", f"{prefix}_col")):
         st.session_state[key] = min(max(int(st.session_state.get(key, shape[axis] // 2)), 0), shape[axis] - 1)
+    relink(f"{prefix}_row", f"{prefix}_col")  # share_in_url ran before the click was read
