@@ -10,10 +10,11 @@ from cnn_core import (
     KERNELS, InputError, SizeSteps, convolve, explain_output_pixel, get_kernel, parse_kernel, parse_kernel_text, resize_to,
     same_padding, size_steps, to_grayscale,
 )
-from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
+from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE, kernel_text_cells
 from cnn_core.images import SAMPLES
+from ui.figures import CLICKABLE_LIMIT
 from ui import (
-    Setting, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, product_figure, share_in_url,
+    Setting, click_layer, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, product_figure, share_in_url,
     set_link_value, show_error, t, take_click,
 )
 
@@ -35,31 +36,49 @@ def _apply_same(shape: tuple[int, int]) -> None:
         st.session_state.pg_same_error = error
 
 
-def _custom_kernel() -> np.ndarray | None:
-    """The kernel the student types cell by cell (numbers, 0,5 or fractions like 1/9)."""
-    c1, c2, c3 = st.columns(3)
-    rows = int(c1.number_input(t("pg.rows"), 1, MAX_KERNEL_SIZE, 3, key="pg_rows"))
-    cols = int(c2.number_input(t("pg.cols"), 1, MAX_KERNEL_SIZE, 3, key="pg_cols"))
-    start = c3.selectbox(t("pg.start_from"), ("zeros",) + KERNELS, format_func=labels("kernel."), key="pg_start")
+def _starting_cells(rows: int, cols: int, start: str) -> list[list[str]]:
+    """The editor's cells for a new size: the cells typed before wherever they still fit, else the preset (or 0)."""
     base = np.zeros((rows, cols))
     if start != "zeros":
         preset = get_kernel(start, 3)
         r0, c0 = (rows - 3) // 2, (cols - 3) // 2
         rs, cs = slice(max(r0, 0), min(r0 + 3, rows)), slice(max(c0, 0), min(c0 + 3, cols))
         base[rs, cs] = preset[rs.start - r0 : rs.stop - r0, cs.start - c0 : cs.stop - c0]
+    cells = [[f"{v:.4g}" for v in row] for row in base]
+    typed_from, typed = st.session_state.get("pg_typed", (None, []))
+    if typed_from == start:  # a new preset replaces the typed cells; a new size keeps them
+        for r, row in enumerate(typed[:rows]):
+            cells[r][: min(len(row), cols)] = row[:cols]
+    return cells
+
+
+def _custom_kernel() -> np.ndarray | None:
+    """The kernel the student types cell by cell (numbers, 0,5 or fractions like 1/9)."""
+    c1, c2, c3 = st.columns(3)
+    rows = int(c1.number_input(t("pg.rows"), 1, MAX_KERNEL_SIZE, 3, key="pg_rows"))
+    cols = int(c2.number_input(t("pg.cols"), 1, MAX_KERNEL_SIZE, 3, key="pg_cols"))
+    start = c3.selectbox(t("pg.start_from"), ("zeros",) + KERNELS, format_func=labels("kernel."), key="pg_start")
     how = st.radio(t("pg.custom_input"), ("table", "text"), format_func=labels("pg.custom_"), horizontal=True, key="pg_custom_how")
+    if st.session_state.get("pg_editor_for") != (rows, cols, start, how):  # a fresh editor (its own key) for a new size
+        st.session_state.pg_editor_for = (rows, cols, start, how)
+        st.session_state.pg_editor_cells = _starting_cells(rows, cols, start)
+        st.session_state.pg_editor_id = st.session_state.get("pg_editor_id", 0) + 1
+    cells, editor = st.session_state.pg_editor_cells, st.session_state.pg_editor_id
     st.caption(t("pg.custom_help"))
     try:
         if how == "text":
-            text = st.text_area(t("pg.custom_text_label"), "\n".join(" ".join(f"{v:.4g}" for v in row) for row in base),
-                                key=f"pg_text_{rows}_{cols}_{start}", height=max(68, 40 + 24 * rows))
+            text = st.text_area(t("pg.custom_text_label"), "\n".join(" ".join(row) for row in cells),
+                                key=f"pg_text_{editor}", height=max(68, 40 + 24 * rows))
+            st.session_state.pg_typed = (start, kernel_text_cells(text))
             return parse_kernel_text(text)
-        cells = pd.DataFrame([[f"{v:.4g}" for v in row] for row in base], columns=[str(c + 1) for c in range(cols)])
+        table = pd.DataFrame(cells, columns=[str(c) for c in range(cols)])  # 0-based, as the figures' indices
         edited = st.data_editor(
-            cells, key=f"pg_editor_{rows}_{cols}_{start}", width="content",
-            column_config={c: st.column_config.TextColumn(c, width="small") for c in cells.columns},
+            table, key=f"pg_editor_{editor}", width="content",
+            column_config={c: st.column_config.TextColumn(c, width="small") for c in table.columns},
         )
-        return parse_kernel(edited.to_numpy(dtype=object).tolist())
+        typed = edited.to_numpy(dtype=object).tolist()
+        st.session_state.pg_typed = (start, [["" if v is None else str(v) for v in row] for row in typed])
+        return parse_kernel(typed)
     except InputError as error:
         show_error(error)
         return None
@@ -78,8 +97,8 @@ def _load_cells(text: str) -> None:
         st.toast(t("app.bad_url_value", setting=CELLS, value=text[:30]), icon="⚠️")
         return
     rows, cols = kernel.shape
-    st.session_state.update(pg_rows=rows, pg_cols=cols, pg_start="zeros", pg_custom_how="text")
-    st.session_state[f"pg_text_{rows}_{cols}_zeros"] = "\n".join(" ".join(row.split(",")) for row in text.split("|"))
+    st.session_state.update(pg_rows=rows, pg_cols=cols, pg_start="zeros", pg_custom_how="text", pg_editor_for=None,
+                            pg_typed=("zeros", [row.split(",") for row in text.split("|")]))
 
 
 def _size_formula(steps: SizeSteps, symbol: str) -> str:
@@ -153,7 +172,8 @@ linked = share_in_url("playground", {
     "pg_sample": Setting(str, SAMPLES), "pg_mode": Setting(str, ("gray", "rgb")), "pg_side": Setting(int, RESOLUTIONS),
     "pg_kernel": Setting(str, KERNELS + ("custom",)), "pg_ksize": Setting(int, tuple(range(1, MAX_KERNEL_SIZE + 1, 2))),
     "pg_sigma": Setting(float, low=0.1, high=5.0), "pg_stride": Setting(int, low=1, high=64), "pg_padding": Setting(int, low=0, high=64),
-    "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_row": Setting(int, low=0, high=MAX_MAP - 1), "pg_col": Setting(int, low=0, high=MAX_MAP - 1),
+    "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_inspect_channel": Setting(str, CHANNELS),
+    "pg_row": Setting(int, low=0, high=MAX_MAP - 1), "pg_col": Setting(int, low=0, high=MAX_MAP - 1),
 })
 if linked and CELLS in st.query_params:
     _load_cells(st.query_params[CELLS])
@@ -221,7 +241,7 @@ else:
 
 window = None
 if fmap is not None:
-    take_click("pg_fmap", "pg", fmap.shape[:2])
+    take_click("pg_rgb" if view == "all" else "pg_fmap", "pg", fmap.shape[:2])
     r, c = st.session_state.pg_row, st.session_state.pg_col
     window = (r * stride - padding, c * stride - padding, kernel.shape[0], kernel.shape[1])
 
@@ -238,7 +258,12 @@ elif fmap is None:
 else:
     title = t("pg.map_title", rows=fmap.shape[0], cols=fmap.shape[1])
     if view == "all":
-        plot(image_figure(np.clip(np.rint(fmap), 0, 255).astype(np.uint8), title, in_hover), "pg_rgb", right)
+        figure = editable(image_figure(np.clip(np.rint(fmap), 0, 255).astype(np.uint8), title, in_hover))
+        if fmap.shape[0] * fmap.shape[1] <= CLICKABLE_LIMIT:
+            figure.add_trace(click_layer(*fmap.shape[:2]))
+        figure.add_shape(type="rect", x0=st.session_state.pg_col - 0.5, x1=st.session_state.pg_col + 0.5,
+                         y0=st.session_state.pg_row - 0.5, y1=st.session_state.pg_row + 0.5, line=dict(color="#ffd400", width=3))
+        plot(figure, "pg_rgb", right, on_select="rerun", selection_mode="points")
         right.caption(t("pg.clipped_note"))
     else:
         values = fmap[:, :, channel] if fmap.ndim == 3 else fmap
@@ -252,4 +277,10 @@ if steps is not None:
     _arithmetic(steps, fmap.shape[:2])
     st.header(t("pg.inspector_header"))
     st.caption(t("pg.inspector_help"))
+    if view == "all":  # three values per pixel: the inspector explains one channel at a time, chosen here
+        inspected = st.radio(t("pg.inspector_channel_choice"), CHANNELS, format_func=labels("pg.channel_"), horizontal=True,
+                             key="pg_inspect_channel")
+        channel = CHANNELS.index(inspected)
+    if fmap.ndim == 3:
+        st.markdown(t("pg.inspector_channel", channel=t(f"pg.channel_{CHANNELS[channel]}")))
     _inspector(image, kernel, stride, padding, fmap, channel)

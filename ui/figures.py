@@ -64,6 +64,15 @@ def image_figure(
     return go.Figure(trace, _square_layout(height, title, shapes, **ranges))
 
 
+def click_layer(rows: int, cols: int) -> go.Scattergl:
+    """Invisible markers on every pixel of a rows × cols image, for clicks: Plotly image and heatmap clicks never reach
+    Streamlit. hoverinfo "none", not "skip": skipped points send no clicks either."""
+    r, c = np.divmod(np.arange(rows * cols, dtype=np.int32), cols)
+    small = np.uint8 if max(rows, cols) <= 256 else np.int16
+    return go.Scattergl(x=c.astype(small), y=r.astype(small), mode="markers", showlegend=False, hoverinfo="none",
+                        marker=dict(size=max(2, 400 // max(rows, cols)), opacity=0))
+
+
 @_shared
 def map_figure(
     values: np.ndarray, title: str, hover: str, selected: tuple[int, int] | None = None, height: int = HEIGHT,
@@ -73,6 +82,7 @@ def map_figure(
     signed = float(z.min()) < 0
     limit = float(np.abs(z).max()) or 1.0
     colours = dict(colorscale="RdBu_r", zmid=0, zmin=-limit, zmax=limit) if signed else dict(colorscale="gray")
+    colours["showscale"] = bool(z.max() > z.min())  # one value (a 1×1 map) has no scale to read
     rows, cols = z.shape
     traces = []
     if rows * cols <= CLICKABLE_LIMIT:
@@ -138,7 +148,7 @@ def product_figure(
     for i, (matrix, title) in enumerate(zip((window, kernel, products), titles)):
         axes = "" if i == 0 else str(i + 1)
         z = np.asarray(matrix, dtype=np.float64)
-        traces.append(_cells(z, _cell_text(z, 3, marked if i == 0 else None, mark), axes))
+        traces.append(_cells(z, _cell_text(z, 4, marked if i == 0 else None, mark), axes))  # as the inspector's sum line
         layout[f"xaxis{axes}"] = dict(domain=domains[i], showgrid=False, zeroline=False, constrain="domain",
                                       showticklabels=ticks, dtick=1)
         layout[f"yaxis{axes}"] = dict(showgrid=False, zeroline=False, constrain="domain", showticklabels=ticks, dtick=1,
