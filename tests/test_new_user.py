@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from cnn_core import convolve, resize_to, sample_image
-from tests.conftest import open_app
+from tests.conftest import encode, open_app
 from ui.figures import map_figure, product_figure
 
 
@@ -66,3 +66,29 @@ def test_the_inspector_window_has_the_precision_of_its_sum_line() -> None:
 def test_a_one_pixel_map_has_no_colour_bar() -> None:
     assert not map_figure(np.full((1, 1), 125.2), "t", "h").data[0].showscale
     assert map_figure(np.array([[1.0, 2.0]]), "t", "h").data[0].showscale
+
+
+def _upload(at, name: str, data: bytes):
+    at.radio(key="pg_source").set_value("upload").run()
+    next(u for u in at.file_uploader if u.key.startswith("pg_upload")).set_value((name, data, "image/png"))
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_a_refused_file_is_explained_in_the_main_area_and_leaves_the_uploader() -> None:
+    at = _upload(open_app(None, "es"), "roto.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 30)
+    main = [e.value for e in at.main.error]
+    assert any("roto.png" in m and "dañada" in m for m in main), main  # said where the page stops, not only in the sidebar
+    assert any("roto.png" in e.value for e in at.sidebar.error)
+    assert "2 · Filtro (kernel)" in [h.value for h in at.header] and at.get("plotly_chart")  # what needs no image stays
+    assert [u.key for u in at.file_uploader] == ["pg_upload_1"] and not at.file_uploader[0].value  # no stale file
+    at.run()  # the message stays until another file is chosen
+    assert any("roto.png" in e.value for e in at.main.error)
+
+
+def test_a_file_over_the_size_limit_gets_a_translated_message_and_a_clean_uploader() -> None:
+    at = _upload(open_app(None, "es"), "enorme.png", b"\x89PNG\r\n\x1a\n" + bytes(11_000_000))
+    assert any("enorme.png" in e.value and "10 MB" in e.value for e in at.main.error), [e.value for e in at.main.error]
+    at = _upload(at, "buena.png", encode(np.full((20, 30, 3), 90, np.uint8)))
+    assert not at.error and "pg_upload_1" in [u.key for u in at.file_uploader]  # the refused file's message is gone

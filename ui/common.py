@@ -130,12 +130,12 @@ def _decode(data: bytes) -> LoadedImage:
     return open_image(data)
 
 
-def _read_upload(data: bytes, name: str) -> np.ndarray | None:
+def _read_upload(data: bytes, name: str) -> np.ndarray | str:
+    """The upload's pixels, or why it cannot be used (in this session's language)."""
     try:
         loaded = _decode(data)
     except ImageError as error:
-        st.error(t("picker.bad_file", name=name) + " " + error.message(current_language()), icon="⚠️")
-        return None
+        return t("picker.bad_file", name=name[:60]) + " " + error.message(current_language())
     if loaded.downscaled:
         width, height = loaded.original_size
         st.caption(t("picker.downscaled", width=width, height=height, new_width=loaded.pixels.shape[1], new_height=loaded.pixels.shape[0]))
@@ -143,23 +143,43 @@ def _read_upload(data: bytes, name: str) -> np.ndarray | None:
 
 
 def image_picker(key: str, container=st.sidebar) -> np.ndarray | None:
-    """An image from the built-in samples, an upload or the camera, as H × W × 3 uint8 (None: nothing usable yet)."""
+    """An image from the built-in samples, an upload or the camera, as H × W × 3 uint8 (None: nothing usable yet).
+
+    A refused file is said in the sidebar and in the main area (where the page stops for want of an image), and leaves
+    the uploader: a fresh one (a new key) shows no stale file, and the message stays until another file is chosen.
+    """
+    refused_key, round_key = f"{key}_refused", f"{key}_upload_round"
     with container:
         source = st.radio(
             t("picker.source"), ("sample", "upload", "camera"), format_func=labels("picker."),
             horizontal=True, key=f"{key}_source",
         )
         if source == "sample":
+            st.session_state.pop(refused_key, None)
             name = st.selectbox(t("picker.sample"), SAMPLES, format_func=labels("sample."), key=f"{key}_sample")
             return sample_image(name)
+        rounds = st.session_state.get(round_key, 0)
+        widget = f"{key}_{source}" + (f"_{rounds}" if rounds else "")
         if source == "upload":
-            file = st.file_uploader(t("picker.upload"), type=UPLOAD_TYPES, key=f"{key}_upload", help=t("picker.upload_help"))
+            file = st.file_uploader(t("picker.upload"), type=UPLOAD_TYPES, key=widget, help=t("picker.upload_help"))
         else:
-            file = st.camera_input(t("picker.camera"), key=f"{key}_camera")
-        if file is None:
+            file = st.camera_input(t("picker.camera"), key=widget)
+        if file is not None:
+            read = _read_upload(file.getvalue(), file.name)
+            if not isinstance(read, str):
+                st.session_state.pop(refused_key, None)
+                return read
+            st.session_state[refused_key] = read
+            st.session_state[round_key] = rounds + 1
+            st.rerun()  # the fresh uploader at once, without the refused file
+        refused = st.session_state.get(refused_key)
+        if refused:
+            st.error(refused, icon="⚠️")
+        else:
             st.info(t("picker.waiting"), icon="📷" if source == "camera" else "📁")
-            return None
-        return _read_upload(file.getvalue(), file.name)
+    if refused:
+        st.error(t("picker.unusable", reason=refused), icon="🖼️")
+    return None
 
 
 MAX_LINK_TEXT = 40
