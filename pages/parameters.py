@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnn_core import InputError
 from cnn_core.parameters import LECTURE_PRESETS, ParameterCount, conv_count, fc_count, growth
-from ui import Setting, share_in_url, show_error, t
+from ui import Setting, bounded_number, share_in_url, show_error, t
 from ui.common import current_language
 
 SIDES = np.unique(np.geomspace(8, 512, 60).round().astype(np.int64))
@@ -39,8 +39,8 @@ def _forget_preset() -> None:
 def _int_input(column, field: str) -> int:
     key = f"params_{field}"
     st.session_state.setdefault(key, FIELDS[field])  # a default in the state, not the widget: presets write the state
-    return int(column.number_input(t(f"params.{field}"), 1, LIMITS[field], step=1, key=key, help=t(f"params.{field}_help"),
-                                   on_change=_forget_preset))
+    return bounded_number(column, t(f"params.{field}"), 1, LIMITS[field], key=key, help=t(f"params.{field}_help"),
+                          on_change=_forget_preset)
 
 
 def _formula(symbols: str, values: str, count: ParameterCount, bias_symbol: str) -> str:

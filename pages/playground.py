@@ -14,7 +14,7 @@ from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE, kernel_text_cells
 from cnn_core.images import SAMPLES
 from ui.figures import CLICKABLE_LIMIT
 from ui import (
-    Setting, click_layer, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, product_figure, share_in_url,
+    Setting, bounded_number, click_layer, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, product_figure, share_in_url,
     set_link_value, show_error, t, take_click,
 )
 
@@ -209,8 +209,8 @@ if kernel is not None:
 
 with st.sidebar:
     st.header(t("pg.stride_padding"))
-    stride = int(st.number_input(t("pg.stride"), 1, 64, 1, key="pg_stride", help=t("pg.stride_help")))
-    padding = int(st.number_input(t("pg.padding"), 0, 64, 0, key="pg_padding", help=t("pg.padding_help")))
+    stride = bounded_number(st, t("pg.stride"), 1, 64, 1, key="pg_stride", help=t("pg.stride_help"))
+    padding = bounded_number(st, t("pg.padding"), 0, 64, 0, key="pg_padding", help=t("pg.padding_help"))
     st.button(t("pg.same"), on_click=_apply_same, args=(kernel.shape if kernel is not None else (0, 0),),
               disabled=kernel is None, help=t("pg.same_help"), key="pg_same")
     if st.session_state.get("pg_same_error"):

@@ -13,7 +13,7 @@ from cnn_core.pooling import (
 )
 from cnn_core.images import SAMPLES
 from ui import (
-    Setting, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, network_maps, network_ready,
+    Setting, bounded_number, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, network_maps, network_ready,
     network_layers, relink, share_in_url, show_error, t, take_click,
 )
 from ui.figures import HEIGHT
@@ -114,8 +114,8 @@ with st.sidebar:
                             disabled=source != "image")
     st.header(t("pool.pool_header"))
     mode = st.radio(t("pool.mode"), POOL_MODES, format_func=labels("pool.mode_"), horizontal=True, key="pool_mode")
-    k = int(st.number_input(t("pool.window"), 1, 16, 2, key="pool_window", help=t("pool.window_help")))
-    s = int(st.number_input(t("pool.stride"), 1, 16, 2, key="pool_stride", help=t("pool.stride_help")))
+    k = bounded_number(st, t("pool.window"), 1, 16, 2, key="pool_window", help=t("pool.window_help"))
+    s = bounded_number(st, t("pool.stride"), 1, 16, 2, key="pool_stride", help=t("pool.stride_help"))
     show_all = mode == "max" and st.toggle(t("pool.all_winners"), key="pool_all_winners", help=t("pool.all_winners_help"))
 
 if pixels is None:

@@ -10,7 +10,7 @@ from PIL import Image, ImageOps
 from cnn_core import InputError
 from cnn_core.receptive_field import LAYER_KINDS, FieldStep, Layer, cifar_layers, input_region, local_field, receptive_fields
 from cnn_core.images import SAMPLES
-from ui import Setting, editable, image_figure, image_picker, labels, relink, share_in_url, show_error, t
+from ui import Setting, bounded_number, editable, image_figure, image_picker, labels, relink, share_in_url, show_error, t
 
 MAX_LAYERS = 10
 MAX_SIDE = 512 + 2 * 32 * MAX_LAYERS  # the largest map a stack can reach: every layer pads by 32
@@ -57,9 +57,9 @@ def _local_section() -> None:
     st.header(t("rf.local_header"))
     st.markdown(t("rf.local_intro"))
     c1, c2, c3 = st.columns(3)
-    m = int(c1.number_input(t("rf.local_size"), 1, 512, 32, key="rf_local_size"))
-    channels = int(c2.number_input(t("rf.local_channels"), 1, 512, 3, key="rf_local_channels"))
-    k = int(c3.number_input(t("rf.local_kernel"), 1, 64, 5, key="rf_local_kernel"))
+    m = bounded_number(c1, t("rf.local_size"), 1, 512, 32, key="rf_local_size")
+    channels = bounded_number(c2, t("rf.local_channels"), 1, 512, 3, key="rf_local_channels")
+    k = bounded_number(c3, t("rf.local_kernel"), 1, 64, 5, key="rf_local_kernel")
     try:
         field = local_field(k, channels, m)
     except InputError as error:
@@ -79,7 +79,7 @@ def _local_section() -> None:
 def _custom_stack() -> tuple[list[Layer], int]:
     """The layers the student sets, one row of widgets each."""
     c1, c2 = st.columns(2)
-    size = int(c1.number_input(t("rf.input_size"), 1, 512, 32, key="rf_input_size"))
+    size = bounded_number(c1, t("rf.input_size"), 1, 512, 32, key="rf_input_size")
     count = int(c2.number_input(t("rf.layer_count"), 1, MAX_LAYERS, len(DEFAULT_STACK), key="rf_layer_count"))
     layers = []
     heads = st.columns([1, 2, 2, 2, 2])

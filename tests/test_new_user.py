@@ -92,3 +92,26 @@ def test_a_file_over_the_size_limit_gets_a_translated_message_and_a_clean_upload
     assert any("enorme.png" in e.value and "10 MB" in e.value for e in at.main.error), [e.value for e in at.main.error]
     at = _upload(at, "buena.png", encode(np.full((20, 30, 3), 90, np.uint8)))
     assert not at.error and "pg_upload_1" in [u.key for u in at.file_uploader]  # the refused file's message is gone
+
+
+@pytest.mark.parametrize("key, typed, allowed", [("pg_padding", 65, "de 0 a 64"), ("pg_stride", 0, "de 1 a 64"), ("pg_stride", -5, "de 1 a 64")])
+def test_a_typed_value_outside_the_range_is_refused_with_the_reason(key: str, typed: int, allowed: str) -> None:
+    at = open_app(None, "es", pg_sample="coffee", pg_side="64")
+    before = [c.value for c in at.latex]
+    at.number_input(key=key).set_value(typed).run()
+    refused = [e.value for e in at.error if allowed in e.value]
+    assert refused and str(typed).replace("-", "−") in refused[0].replace("-", "−") and "Se sigue usando" in refused[0], [e.value for e in at.error]
+    assert [c.value for c in at.latex] == before  # computed with the value it had
+    assert at.query_params.get(key) in (None, "1" if key == "pg_stride" else "0")  # the refused value is not in the link
+    at.number_input(key=key).set_value(2).run()
+    assert not [e for e in at.error if allowed in e.value] and at.query_params.get(key) in ("2", ["2"])
+
+
+def test_other_pages_refuse_typed_values_the_same_way() -> None:
+    at = open_app("pages/pooling.py", "en")
+    at.number_input(key="pool_window").set_value(17).run()
+    assert any("from 1 to 16" in e.value and "17" in e.value for e in at.error) and not at.exception
+    at = open_app("pages/parameters.py", "en")
+    key = next(n.key for n in at.number_input)
+    at.number_input(key=key).set_value(0).run()
+    assert any("from 1 to" in e.value for e in at.error) and not at.exception

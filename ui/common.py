@@ -278,6 +278,24 @@ def say_if_page_unknown(pages: list) -> None:
         st.warning(t("app.unknown_page", page=wanted[:MAX_LINK_TEXT]), icon="🧭")
 
 
+def bounded_number(where, label: str, low: int, high: int, value: int | None = None, *, key: str, **options) -> int:
+    """A whole-number box that takes what is typed and uses it only inside [low, high]; outside, it says why and which
+    range is allowed in the student's language, and the page goes on with the last value it accepted.
+
+    The widget itself has no min/max: with them Streamlit would refuse the value in its own English words, in red, while
+    the page silently kept the old value. A value the page refuses never reaches the link (relink skips it).
+    """
+    typed = where.number_input(label, value=value, step=1, key=key, **options)
+    accepted = f"_{key}_accepted"
+    if typed is not None and low <= typed <= high:
+        st.session_state[accepted] = int(typed)
+        return int(typed)
+    used = st.session_state.get(accepted, low if value is None else value)
+    shown = t("app.empty_number") if typed is None else num(typed)
+    where.error(t("app.out_of_range", label=label, value=shown, low=num(low), high=num(high), used=num(used)), icon="↔️")
+    return int(used)
+
+
 def presenter_mode() -> bool:
     """The sidebar's presenter toggle (also ?presenter=1): larger text and figures for a projector."""
     share_in_url("app", {"presenter": Setting(bool)})
