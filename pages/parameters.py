@@ -48,8 +48,9 @@ def _formula(symbols: str, values: str, count: ParameterCount, bias_symbol: str)
     weights, total = number(count.weights, True), number(count.total, True)
     if count.biases:
         biases = number(count.biases, True)
-        return rf"{symbols} + {bias_symbol} = {values} + {biases} = {weights} + {biases} = {total}"
-    return rf"{symbols} = {values} = {total}"
+        # Two lines: on one, a projector at 1280×720 cut the total off ("… = 307 3").
+        return rf"\begin{{aligned}}&{symbols} + {bias_symbol} = {values} + {biases} \\ &= {weights} + {biases} = {total}\end{{aligned}}"
+    return rf"\begin{{aligned}}&{symbols} = {values} \\ &= {total}\end{{aligned}}"
 
 
 def _growth_figure(fc: np.ndarray, conv: np.ndarray, channels: int, neurons: int, kernel: int, filters: int,
@@ -61,12 +62,15 @@ def _growth_figure(fc: np.ndarray, conv: np.ndarray, channels: int, neurons: int
                              line=dict(color="#d62728", width=3), hovertemplate=hover))
     fig.add_trace(go.Scatter(x=SIDES, y=conv, mode="lines", name=t("params.trace_conv", n=filters, k=kernel),
                              line=dict(color="#1f77b4", width=3), hovertemplate=hover))
-    if side is not None:
-        fig.add_vline(x=side, line=dict(color="#888", dash="dot"), annotation_text=t("params.your_image", side=side))
+    if side is not None:  # on a log axis a shape's x is the exponent: x=32 drew the line at 10³² and stretched the axis
+        x = float(np.log10(side)) if log else side
+        fig.add_vline(x=x, line=dict(color="#888", dash="dot"), annotation_text=t("params.your_image", side=side),
+                      annotation_position="top left" if side > SIDES[len(SIDES) // 2] else "top right")
     fig.update_layout(
         height=420, margin=dict(l=10, r=10, t=40, b=10), dragmode=False, separators=".," if current_language() == "en" else ", ",
         title=dict(text=t("params.chart_title", channels=channels)), legend=dict(orientation="h", y=-0.2),
-        xaxis=dict(title=t("params.axis_side", channels=channels), type="log" if log else "linear"),
+        xaxis=dict(title=t("params.axis_side", channels=channels), type="log" if log else "linear",
+                   range=[float(np.log10(SIDES[0])), float(np.log10(SIDES[-1]))] if log else [0, SIDES[-1]]),
         yaxis=dict(title=t("params.axis_count"), type="log" if log else "linear"),
     )
     return fig

@@ -14,7 +14,7 @@ from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE, kernel_text_cells
 from cnn_core.images import SAMPLES
 from ui.figures import CLICKABLE_LIMIT
 from ui import (
-    Setting, bounded_number, click_layer, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, product_figure, share_in_url,
+    Setting, bounded_number, click_layer, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, share_in_url,
     set_link_value, show_error, t, take_click,
 )
 
@@ -102,12 +102,15 @@ def _load_cells(text: str) -> None:
 
 
 def _size_formula(steps: SizeSteps, symbol: str) -> str:
-    lecture = rf"{symbol} = \frac{{m - k + 2p}}{{s}} + 1"
-    numbers = rf"\frac{{{steps.m} - {steps.k} + 2 \cdot {steps.p}}}{{{steps.s}}} + 1 = \frac{{{steps.numerator}}}{{{steps.s}}} + 1"
+    """The lecture's formula with the student's numbers, one step a line: a long line was cut off on a projector or phone."""
+    lecture = rf"{symbol} &= \frac{{m - k + 2p}}{{s}} + 1"
+    numbers = rf"&= \frac{{{steps.m} - {steps.k} + 2 \cdot {steps.p}}}{{{steps.s}}} + 1 = \frac{{{steps.numerator}}}{{{steps.s}}} + 1"
     if steps.exact:
-        return rf"{lecture} = {numbers} = {steps.quotient} + 1 = {steps.output}"
-    floor = rf"\left\lfloor \frac{{{steps.numerator}}}{{{steps.s}}} \right\rfloor + 1"
-    return rf"{lecture} = {numbers} \;\rightarrow\; {floor} = \lfloor {steps.numerator / steps.s:.4g} \rfloor + 1 = {steps.quotient} + 1 = {steps.output}"
+        lines = [lecture, numbers, rf"&= {steps.quotient} + 1 = {steps.output}"]
+    else:
+        floor = rf"&\rightarrow\; \left\lfloor \frac{{{steps.numerator}}}{{{steps.s}}} \right\rfloor + 1 = \lfloor {steps.numerator / steps.s:.4g} \rfloor + 1"
+        lines = [lecture, numbers, floor, rf"&= {steps.quotient} + 1 = {steps.output}"]
+    return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
 
 
 def _arithmetic(steps: dict[str, SizeSteps], computed: tuple[int, int]) -> None:
@@ -157,8 +160,11 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
         "pg.receptive_field", row=row, col=col, r0=ex.top, r1=ex.top + kernel.shape[0] - 1,
         c0=ex.left, c1=ex.left + kernel.shape[1] - 1, padded=padded_cells,
     ))
-    plot(product_figure(window, kernel, ex.products[:, :, channel], (t("pg.window"), t("pg.kernel_matrix"), t("pg.products")),
-                        marked=ex.is_padding, mark=" ᵖ"), "pg_products")
+    # Three figures in columns, not one: columns stack on a phone, and each title grows with the presenter view.
+    w_col, k_col, p_col = st.columns(3)
+    plot(matrix_figure(window, t("pg.window"), marked=ex.is_padding, mark=" ᵖ", decimals=4), "pg_window", w_col)
+    plot(matrix_figure(kernel, "⊙ " + t("pg.kernel_matrix"), decimals=4), "pg_window_kernel", k_col)
+    plot(matrix_figure(ex.products[:, :, channel], "= " + t("pg.products"), decimals=4), "pg_products", p_col)
     total = float(ex.sums[channel])
     terms = [f"({w:.4g})·({x:.4g})" for w, x in zip(kernel.ravel(), window.ravel())]
     if len(terms) <= 25:

@@ -1,10 +1,10 @@
-"""The shared figure builders: the numbers printed in cells and the window ⊙ kernel = products picture."""
+"""The shared figure builders: the numbers printed in cells, and the JSON the browser gets."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ui.figures import _cell_text, product_figure
+from ui.figures import _cell_text
 
 
 def test_cells_print_numbers_as_a_student_writes_them() -> None:
@@ -12,18 +12,6 @@ def test_cells_print_numbers_as_a_student_writes_them() -> None:
     assert _cell_text(z, 3, None, "") == [["0", "0.333", "-2.5"], ["1234", "0.0001", "7"]]
     marked = np.array([[True, False, False], [False, False, True]])
     assert _cell_text(z, 3, marked, " ᵖ")[0][0] == "0 ᵖ" and _cell_text(z, 3, marked, " ᵖ")[1][2] == "7 ᵖ"
-
-
-def test_product_figure_has_three_panels_with_their_own_colours() -> None:
-    window = np.array([[0.0, 10.0], [20.0, 30.0]])
-    kernel = np.array([[1.0, -1.0], [0.5, 0.0]])
-    fig = product_figure(window, kernel, window * kernel, ("W", "K", "P"), marked=np.array([[True, False], [False, False]]),
-                         mark=" ᵖ")
-    w, k, p = fig.data
-    assert (w.xaxis, k.xaxis, p.xaxis) == ("x", "x2", "x3")
-    assert np.array_equal(p.z, window * kernel) and p.text[0][1] == "-10" and w.text[0][0].endswith("ᵖ")
-    assert (w.zmax, k.zmax, p.zmax) == (30.0, 1.0, 10.0)  # each matrix coloured on its own scale
-    assert [a.text for a in fig.layout.annotations] == ["W", "K", "P", "⊙", "="]
 
 
 def test_the_fast_json_engine_sends_the_same_figure() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from cnn_core import convolve, resize_to, sample_image
 from tests.conftest import encode, open_app
-from ui.figures import map_figure, product_figure
+from ui.figures import map_figure
 
 
 def _custom(lang: str = "es", **query: str):
@@ -58,9 +60,12 @@ def test_the_rgb_view_says_which_channel_the_inspector_explains() -> None:
 
 
 def test_the_inspector_window_has_the_precision_of_its_sum_line() -> None:
-    window = np.array([[157.3, 12.25], [0.5, -3.0]])
-    figure = product_figure(window, np.ones((2, 2)), window, ("w", "k", "p"))
-    assert "157.3" in str(figure.data[0].text) and "12.25" in str(figure.data[0].text)
+    at = open_app(None, "en", pg_kernel="gaussian", pg_sample="coffee")  # Gaussian weights: many digits in every term
+    charts = at.get("plotly_chart")
+    window = json.loads(charts[3].proto.spec)["data"][0]["text"]
+    terms = at.code[0].value.split("\n")[0]
+    for cell in (cell.removesuffix(" ᵖ") for row in window for cell in row):
+        assert f"·({cell})" in terms, (cell, terms[:200])  # each window value written as in its product
 
 
 def test_a_one_pixel_map_has_no_colour_bar() -> None:
@@ -115,3 +120,18 @@ def test_other_pages_refuse_typed_values_the_same_way() -> None:
     key = next(n.key for n in at.number_input)
     at.number_input(key=key).set_value(0).run()
     assert any("from 1 to" in e.value for e in at.error) and not at.exception
+
+
+@pytest.mark.parametrize("log", [True, False])
+def test_the_parameters_chart_opens_on_the_lectures_sizes(log: bool) -> None:
+    import json
+    import math
+
+    at = open_app("pages/parameters.py", "en", params_log="1" if log else "0")
+    spec = json.loads(next(c for c in at.get("plotly_chart") if "params_chart" in c.proto.id).proto.spec)
+    axis = spec["layout"]["xaxis"]
+    low, high = axis["range"]
+    to_side = (lambda v: 10 ** v) if log else (lambda v: v)
+    assert to_side(low) <= 32 and 200 <= to_side(high) <= 1024  # both lecture cases (32×32, 200×200) in view
+    line = spec["layout"]["shapes"][0]
+    assert math.isclose(to_side(line["x0"]), 32, rel_tol=1e-6)  # "your image" at 32, not at 10³²

@@ -300,6 +300,8 @@ def presenter_mode() -> bool:
     """The sidebar's presenter toggle (also ?presenter=1): larger text and figures for a projector."""
     share_in_url("app", {"presenter": Setting(bool)})
     on = st.sidebar.toggle(t("app.presenter"), key="presenter", help=t("app.presenter_help"))
+    # A formula wider than the screen (a phone, a projector) scrolls with a visible bar instead of running off it.
+    st.html("<style>.katex-display { overflow-x: auto; overflow-y: hidden; padding-bottom: 6px; scrollbar-width: thin; }</style>")
     if on:
         st.html("<style>html { font-size: 22px; } .stMainBlockContainer { max-width: 100%; }</style>")
     return on
