@@ -29,6 +29,9 @@ def _leave_page_folder_mode() -> None:
     """
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
+        ctx = get_script_run_ctx()
+        if ctx and ctx.pages_manager.intended_page_name:  # the rerun forgets the page asked for; say_if_page_unknown needs it
+            st.session_state._wanted_page = ctx.pages_manager.intended_page_name
         st.rerun()
 
 
@@ -274,6 +277,7 @@ def say_if_page_unknown(pages: list) -> None:
     ctx = get_script_run_ctx()
     manager = ctx.pages_manager if ctx else None
     wanted = (manager.intended_page_name or "").strip("/") if manager and not manager.intended_page_script_hash else ""
+    wanted = st.session_state.pop("_wanted_page", None) or wanted  # asked for on a server's first run
     if wanted and wanted not in {page.url_path for page in pages}:
         st.warning(t("app.unknown_page", page=wanted[:MAX_LINK_TEXT]), icon="🧭")
 
