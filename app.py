@@ -29,9 +29,11 @@ pages = {
     ],
     t("nav.section_learning"): [
         st.Page("pages/predictions.py", title=t("nav.predictions"), icon="🧠", url_path="predictions"),
+        st.Page("pages/network_training.py", title=t("nav.network_training"), icon="📈", url_path="network_training"),
         st.Page("pages/softmax_loss.py", title=t("nav.softmax_loss"), icon="📊", url_path="softmax_loss"),
         st.Page("pages/backprop.py", title=t("nav.backprop"), icon="⛓️", url_path="backprop"),
         st.Page("pages/augmentation.py", title=t("nav.augmentation"), icon="🔀", url_path="augmentation"),
+        st.Page("pages/train.py", title=t("nav.train"), icon="🏋️", url_path="train"),
     ],
     t("nav.section_practice"): [
         st.Page("pages/quiz.py", title=t("nav.quiz"), icon="✅", url_path="quiz"),

@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from .arithmetic import conv_output_size
 from .data import CLASSES
+from .softmax import softmax
 
 __all__ = [
     "CLASSES",
@@ -25,20 +27,26 @@ __all__ = [
     "STD",
     "CARD_PATH",
     "WEIGHTS_PATH",
+    "TTA_VIEWS",
     "CifarNet",
     "ModelError",
+    "ParameterRow",
+    "conv_filters",
     "count_parameters",
     "feature_maps",
+    "filter_norms",
     "layer_shapes",
     "load_model",
     "model_card",
     "multiply_adds",
+    "parameter_rows",
     "predict",
     "predict_batch",
     "predict_logits",
     "predict_logits_batch",
     "preprocess",
     "to_input",
+    "tta_views",
 ]
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
@@ -241,6 +249,25 @@ def _tta_logits(model: CifarNet, x: Tensor) -> Tensor:
     return 0.5 * (mirrored(x) + shifted)
 
 
+# The six views _tta_logits averages, with their weights: (name, weight, vertical and horizontal shift, mirrored).
+# A shift of +1 moves the picture 1 pixel down or right, the uncovered edge filled by reflection.
+TTA_VIEWS: tuple[tuple[str, float, int, bool], ...] = (
+    ("original", 1 / 4, 0, False),
+    ("mirror", 1 / 4, 0, True),
+    ("down_right", 1 / 8, 1, False),
+    ("down_right_mirror", 1 / 8, 1, True),
+    ("up_left", 1 / 8, -1, False),
+    ("up_left_mirror", 1 / 8, -1, True),
+)
+
+
+def tta_views(x: Tensor) -> list[tuple[str, float, Tensor]]:
+    """The six inputs of TTA_VIEWS for a normalised batch, each with its weight, built as _tta_logits builds them."""
+    padded = F.pad(x, (1, 1, 1, 1), mode="reflect")
+    shifted = {0: x, 1: padded[:, :, :-2, :-2], -1: padded[:, :, 2:, 2:]}
+    return [(name, weight, shifted[shift].flip(-1) if mirror else shifted[shift]) for name, weight, shift, mirror in TTA_VIEWS]
+
+
 def predict_logits_batch(images: np.ndarray, model: CifarNet | None = None) -> np.ndarray:
     """N×32×32×3 uint8 images → N×10 logits, averaged over the test-time augmentations."""
     images = _check_images(images)
@@ -256,10 +283,7 @@ def predict_logits_batch(images: np.ndarray, model: CifarNet | None = None) -> n
 
 def predict_batch(images: np.ndarray, model: CifarNet | None = None) -> np.ndarray:
     """N×32×32×3 uint8 images → N×10 class probabilities (softmax of the TTA-averaged logits)."""
-    logits = predict_logits_batch(images, model).astype(np.float64)
-    logits -= logits.max(axis=1, keepdims=True)
-    exp = np.exp(logits)
-    return exp / exp.sum(axis=1, keepdims=True)
+    return softmax(predict_logits_batch(images, model))
 
 
 def predict_logits(image: np.ndarray) -> dict[str, float]:
@@ -279,6 +303,58 @@ def feature_maps(image: np.ndarray) -> dict[str, np.ndarray]:
     with torch.inference_mode():
         _, record = net.features(x)
     return {name: value[0].float().cpu().numpy().copy() for name, value in record.items()}
+
+
+@dataclass(frozen=True)
+class ParameterRow:
+    """One layer's parameters: weights (with the factors that multiply to them), biases or shifts, and what is frozen."""
+
+    name: str
+    kind: str  # "conv", "batchnorm" or "linear"
+    factors: tuple[int, ...]  # conv: k, k, C_in, n; linear: inputs, outputs; batchnorm: channels
+    weights: int  # conv and linear weights; batchnorm scales
+    biases: int  # conv and linear biases; batchnorm shifts
+    frozen: int  # parameters not trained by gradient descent
+
+    @property
+    def total(self) -> int:
+        """weights + biases."""
+        return self.weights + self.biases
+
+
+def parameter_rows(model: CifarNet | None = None) -> list[ParameterRow]:
+    """Every layer that has parameters, in forward order, split into weights and biases, with what training freezes.
+
+    Frozen means frozen by the architecture (whitening filters, batch-norm scales), so an untrained CifarNet is the
+    default: the shipped network switches every gradient off for inference."""
+    rows = []
+    for name, module in (model or CifarNet()).named_modules():
+        if isinstance(module, nn.Conv2d):
+            kh, kw = module.kernel_size
+            kind, factors = "conv", (kh, kw, module.in_channels // module.groups, module.out_channels)
+        elif isinstance(module, nn.BatchNorm2d):
+            kind, factors = "batchnorm", (module.num_features,)
+        elif isinstance(module, nn.Linear):
+            kind, factors = "linear", (module.in_features, module.out_features)
+        else:
+            continue
+        weight, bias = module.weight, module.bias
+        frozen = sum(p.numel() for p in (weight, bias) if p is not None and not p.requires_grad)
+        rows.append(ParameterRow(name, kind, factors, weight.numel(), 0 if bias is None else bias.numel(), frozen))
+    return rows
+
+
+def conv_filters(model: CifarNet, name: str) -> np.ndarray:
+    """The learned filters of conv layer `name` as n × C_in × k × k float32."""
+    module = model.get_submodule(name)
+    if not isinstance(module, nn.Conv2d):
+        raise ValueError(f"{name} is not a convolution")
+    return module.weight.detach().float().cpu().numpy().copy()
+
+
+def filter_norms(filters: np.ndarray) -> np.ndarray:
+    """n × C_in: the Euclidean norm of each filter's k×k slice on each input channel (how much it uses that channel)."""
+    return torch.linalg.vector_norm(torch.as_tensor(filters, dtype=torch.float64), dim=(-2, -1)).numpy()
 
 
 def model_card() -> dict[str, Any]:

@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnn_core import InputError
 from cnn_core.architecture import BUILDER_KINDS, REFERENCE_NETWORKS, SPATIAL, Row, Trace, build, model_trace, reference_network
-from ui import Setting, labels, share_in_url, show_error, t
+from ui import Setting, labels, plot, share_in_url, show_error, t
 from ui.common import current_language
 
 NETWORKS = (*REFERENCE_NETWORKS, "custom")
@@ -218,5 +218,5 @@ with st.expander(t("arch.columns_header")):
 figure = _share_figure(result)
 if figure is not None:
     st.subheader(t("arch.share_header"))
-    st.plotly_chart(figure, key="arch_share")
+    plot(figure, "arch_share")
     st.caption(t("arch.share_caption"))

@@ -13,7 +13,7 @@ from cnn_core.audio import (
 from cnn_core.augment import Augmentation, agreement, augment_images, pipeline
 from cnn_core.model import CLASSES, predict_batch, preprocess
 from cnn_core.images import SAMPLES
-from ui import Setting, image_picker, labels, network_ready, share_in_url, show_error, t
+from ui import Setting, image_picker, labels, network_ready, plot, share_in_url, show_error, t
 from ui.common import current_language
 
 WORKING_SIDE = 160  # the versions are drawn small; the network sees 32×32 anyway
@@ -199,10 +199,10 @@ def _sound_section() -> None:
     st.markdown(_policy_text(spec, moved, freq_band, time_band))
 
     left, right = st.columns(2)
-    left.plotly_chart(_spectrogram_figure(spec.db, spec, t("aug.spec_original"), warp_at=moved.centre, warp_to=moved.target),
-                      key="aug_spec_original")
-    right.plotly_chart(_spectrogram_figure(augmented, spec, t("aug.spec_augmented"), warp_at=moved.target,
-                                           bands=(freq_band, time_band)), key="aug_spec_augmented")
+    plot(_spectrogram_figure(spec.db, spec, t("aug.spec_original"), warp_at=moved.centre, warp_to=moved.target),
+         "aug_spec_original", left)
+    plot(_spectrogram_figure(augmented, spec, t("aug.spec_augmented"), warp_at=moved.target,
+         bands=(freq_band, time_band)), "aug_spec_augmented", right)
     st.caption(t("aug.fill_note", mean=f"{float(spec.db.mean()):.1f}"))
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnn_core import InputError
 from cnn_core.backprop import ChainRule, autograd_gradients, chain_rule, gradient_step, loss_curve, neuron_loss, tangent_line
-from ui import Setting, latex_number, share_in_url, show_error, t
+from ui import Setting, latex_number, plot, share_in_url, show_error, t
 
 DEFAULTS = {"bp_w": 0.5, "bp_b": 0.0, "bp_a_prev": 2.0, "bp_y": 0.0, "bp_eta": 1.0}
 LIMIT = 50.0  # the range of w and b in the inputs; a step that would leave it stops at the edge
@@ -172,7 +172,7 @@ def _descent(c: ChainRule) -> None:
                                    hovertemplate="%{x}: L = %{y:.6f}<extra></extra>"))
         fig.update_layout(title=dict(text=t("bp.history_title")), height=260, margin=dict(l=10, r=10, t=40, b=10),
                           dragmode=False, xaxis=dict(title=t("bp.history_x"), dtick=1), yaxis_title="L")
-        st.plotly_chart(fig, key="bp_history_fig")
+        plot(fig, "bp_history_fig")
 
 
 share_in_url("backprop", {
@@ -193,7 +193,7 @@ left, right = st.columns([3, 2])
 with left:
     _forward(chain)
 with right:
-    st.plotly_chart(_curve_figure(chain), key="bp_curve")
+    plot(_curve_figure(chain), "bp_curve")
     st.caption(t("bp.curve_text"))
 _backward(chain)
 _autograd(chain)

@@ -12,7 +12,7 @@ from cnn_core import get_kernel, resize_to, same_padding
 from cnn_core.kernels import MAX_KERNEL_SIZE
 from cnn_core.noise import NOISES, add_noise, gaussian_smooth, median_filter, mse, psnr, psnr_after_smoothing
 from cnn_core.images import SAMPLES
-from ui import Setting, image_picker, labels, matrix_figure, share_in_url, t
+from ui import Setting, image_picker, labels, matrix_figure, plot, share_in_url, t
 
 WORKING_SIDE = 256
 SIZES = tuple(range(3, MAX_KERNEL_SIZE + 1, 2))
@@ -129,16 +129,16 @@ st.latex(_psnr_latex(error_smoothed, psnr_smoothed, t("nz.latex_smoothed")))
 
 st.header(t("nz.kernel_header"))
 k1, k2 = st.columns([1, 2])
-k1.plotly_chart(matrix_figure(get_kernel("gaussian", size, sigma), t("nz.kernel_title", k=size, sigma=f"{sigma:g}"),
-                              decimals=2 if size > 7 else 3), key="nz_kernel_fig")
+plot(matrix_figure(get_kernel("gaussian", size, sigma), t("nz.kernel_title", k=size, sigma=f"{sigma:g}"),
+     decimals=2 if size > 7 else 3), "nz_kernel_fig", k1)
 k2.markdown(t("nz.kernel_text", k=size, padding=same_padding(size)))
 k2.caption(t("nz.border_note", padding=same_padding(size)))
 
 st.header(t("nz.curve_header"))
 st.markdown(t("nz.curve_text"))
 c1, c2 = st.columns(2)
-c1.plotly_chart(_curve_figure(SIGMAS, _sigma_curve(reference, noisy, size), sigma, psnr_noisy,
-                              t("nz.curve_sigma_title", k=size), t("nz.sigma_axis")), key="nz_sigma_curve")
-c2.plotly_chart(_curve_figure(SIZES, _size_curve(reference, noisy, sigma), size, psnr_noisy,
-                              t("nz.curve_size_title", sigma=f"{sigma:g}"), t("nz.size_axis")), key="nz_size_curve")
+plot(_curve_figure(SIGMAS, _sigma_curve(reference, noisy, size), sigma, psnr_noisy,
+     t("nz.curve_sigma_title", k=size), t("nz.sigma_axis")), "nz_sigma_curve", c1)
+plot(_curve_figure(SIZES, _size_curve(reference, noisy, sigma), size, psnr_noisy,
+     t("nz.curve_size_title", sigma=f"{sigma:g}"), t("nz.size_axis")), "nz_size_curve", c2)
 st.caption(t("nz.curve_note"))

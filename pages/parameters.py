@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnn_core import InputError
 from cnn_core.parameters import LECTURE_PRESETS, ParameterCount, conv_count, fc_count, growth
-from ui import Setting, bounded_number, share_in_url, show_error, t
+from ui import Setting, bounded_number, plot, share_in_url, show_error, t
 from ui.common import current_language
 
 SIDES = np.unique(np.geomspace(8, 512, 60).round().astype(np.int64))
@@ -145,8 +145,8 @@ if preset:
 st.subheader(t("params.chart_header"))
 log = st.toggle(t("params.log"), value=True, key="params_log")
 fc_line, conv_line = growth(SIDES, channels, neurons, kernel, filters, bias)
-st.plotly_chart(_growth_figure(fc_line, conv_line, channels, neurons, kernel, filters, log,
-                               width if width == height and width <= SIDES[-1] else None), key="params_chart")
+plot(_growth_figure(fc_line, conv_line, channels, neurons, kernel, filters, log,
+     width if width == height and width <= SIDES[-1] else None), "params_chart")
 st.caption(t("params.chart_caption"))
 
 st.subheader(t("params.why_header"))

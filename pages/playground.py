@@ -12,10 +12,10 @@ from cnn_core import (
 )
 from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE, kernel_text_cells
 from cnn_core.images import SAMPLES
-from ui.figures import CLICKABLE_LIMIT
+from ui.figures import png_uri
 from ui import (
-    Setting, bounded_number, click_layer, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, plot, share_in_url,
-    set_link_value, show_error, t, take_click,
+    Setting, bounded_number, clickable_image, image_figure, image_picker, index_ranges, labels, map_picture, matrix_figure, num,
+    plot, share_in_url, set_link_value, show_error, t, take_image_click,
 )
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
@@ -178,8 +178,7 @@ linked = share_in_url("playground", {
     "pg_sample": Setting(str, SAMPLES), "pg_mode": Setting(str, ("gray", "rgb")), "pg_side": Setting(int, RESOLUTIONS),
     "pg_kernel": Setting(str, KERNELS + ("custom",)), "pg_ksize": Setting(int, tuple(range(1, MAX_KERNEL_SIZE + 1, 2))),
     "pg_sigma": Setting(float, low=0.1, high=5.0), "pg_stride": Setting(int, low=1, high=64), "pg_padding": Setting(int, low=0, high=64),
-    "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_inspect_channel": Setting(str, CHANNELS),
-    "pg_row": Setting(int, low=0, high=MAX_MAP - 1), "pg_col": Setting(int, low=0, high=MAX_MAP - 1),
+    "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_row": Setting(int, low=0), "pg_col": Setting(int, low=0),
 })
 if linked and CELLS in st.query_params:
     _load_cells(st.query_params[CELLS])
@@ -225,7 +224,9 @@ with st.sidebar:
 if pixels is None:
     st.stop()
 working = resize_to(pixels, side)
-image = to_grayscale(working) if mode == "gray" else working
+# Whole gray levels, as a grayscale photo stores them: the hover over the input (read from its PNG) and the inspector's
+# window show the same numbers.
+image = np.rint(to_grayscale(working)).astype(np.uint8) if mode == "gray" else working
 
 st.header(t("pg.result_header"))
 fmap = steps = error = None
@@ -245,48 +246,59 @@ if fmap is not None and fmap.ndim == 3:
 else:
     view = "gray"
 
-window = None
-if fmap is not None:
-    take_click("pg_rgb" if view == "all" else "pg_fmap", "pg", fmap.shape[:2])
-    r, c = st.session_state.pg_row, st.session_state.pg_col
-    window = (r * stride - padding, c * stride - padding, kernel.shape[0], kernel.shape[1])
 
-left, right = st.columns(2)
-in_hover = t("pg.hover_input")
-plot(image_figure(image if mode == "gray" else working, t("pg.input_title", rows=image.shape[0], cols=image.shape[1]),
-                  in_hover, padding=padding if fmap is not None else 0, window=window), "pg_input", left)
-if error is not None:
-    with right:
-        show_error(error)
-        _impossible(image.shape[:2], kernel.shape, stride, padding)
-elif fmap is None:
-    right.info(t("pg.fix_kernel"))
-else:
-    title = t("pg.map_title", rows=fmap.shape[0], cols=fmap.shape[1])
-    if view == "all":
-        figure = editable(image_figure(np.clip(np.rint(fmap), 0, 255).astype(np.uint8), title, in_hover))
-        if fmap.shape[0] * fmap.shape[1] <= CLICKABLE_LIMIT:
-            figure.add_trace(click_layer(*fmap.shape[:2]))
-        figure.add_shape(type="rect", x0=st.session_state.pg_col - 0.5, x1=st.session_state.pg_col + 0.5,
-                         y0=st.session_state.pg_row - 0.5, y1=st.session_state.pg_row + 0.5, line=dict(color="#ffd400", width=3))
-        plot(figure, "pg_rgb", right, on_select="rerun", selection_mode="points")
-        right.caption(t("pg.clipped_note"))
+
+@st.fragment
+def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding: int, fmap: np.ndarray | None,
+             error: InputError | None, steps: dict[str, SizeSteps] | None, view: str, channel: int) -> None:
+    """Input, feature map, arithmetic and inspector: a click on the map or a new row/column reruns only this part."""
+    window = None
+    if fmap is not None:
+        if take_image_click("pg_rgb" if view == "all" else "pg_fmap", "pg", fmap.shape[:2]):
+            set_link_value("pg_row", str(st.session_state.pg_row))  # the page's top, which keeps the link, is not rerun
+            set_link_value("pg_col", str(st.session_state.pg_col))
+        r, c = st.session_state.pg_row, st.session_state.pg_col
+        window = (r * stride - padding, c * stride - padding, kernel.shape[0], kernel.shape[1])
+
+    left, right = st.columns(2)
+    in_hover = t("pg.hover_input")
+    plot(image_figure(image, t("pg.input_title", rows=image.shape[0], cols=image.shape[1]),
+                      in_hover, padding=padding if fmap is not None else 0, window=window), "pg_input", left)
+    if error is not None:
+        with right:
+            show_error(error)
+            _impossible(image.shape[:2], kernel.shape, stride, padding)
+    elif fmap is None:
+        right.info(t("pg.fix_kernel"))
     else:
-        values = fmap[:, :, channel] if fmap.ndim == 3 else fmap
-        plot(map_figure(values, title, t("pg.hover_map"), selected=(st.session_state.pg_row, st.session_state.pg_col)),
-             "pg_fmap", right, on_select="rerun", selection_mode="points")
-        if values.min() < 0:
-            right.caption(t("pg.signed_note"))
+        title = t("pg.map_title", rows=fmap.shape[0], cols=fmap.shape[1])
+        if view == "all":  # clickable as the one-channel map is: the inspector explains the channel chosen below
+            with right:
+                st.markdown(f"**{title}**")
+                clickable_image(png_uri(np.clip(np.rint(fmap), 0, 255).astype(np.uint8)), "pg_rgb")
+                st.caption(t("pg.clipped_note"))
+        else:
+            values = fmap[:, :, channel] if fmap.ndim == 3 else fmap
+            # A PNG and its clicks, not a Plotly heatmap with a click marker on every pixel (half a megabyte a rerun).
+            uri, low, high, signed = map_picture(values)
+            with right:
+                st.markdown(f"**{title}**")
+                clickable_image(uri, "pg_fmap")
+                scale = t("pg.map_scale_signed" if signed else "pg.map_scale", low=num(low), high=num(high))
+                st.caption(scale + (" " + t("pg.signed_note") if signed else ""))
 
-if steps is not None:
-    st.header(t("pg.arith_header"))
-    _arithmetic(steps, fmap.shape[:2])
-    st.header(t("pg.inspector_header"))
-    st.caption(t("pg.inspector_help"))
-    if view == "all":  # three values per pixel: the inspector explains one channel at a time, chosen here
-        inspected = st.radio(t("pg.inspector_channel_choice"), CHANNELS, format_func=labels("pg.channel_"), horizontal=True,
-                             key="pg_inspect_channel")
-        channel = CHANNELS.index(inspected)
-    if fmap.ndim == 3:
-        st.markdown(t("pg.inspector_channel", channel=t(f"pg.channel_{CHANNELS[channel]}")))
-    _inspector(image, kernel, stride, padding, fmap, channel)
+    if steps is not None:
+        st.header(t("pg.arith_header"))
+        _arithmetic(steps, fmap.shape[:2])
+        st.header(t("pg.inspector_header"))
+        st.caption(t("pg.inspector_help"))
+        if view == "all":  # three values per pixel: the inspector explains one channel at a time, chosen here
+            inspected = st.radio(t("pg.inspector_channel_choice"), CHANNELS, format_func=labels("pg.channel_"), horizontal=True,
+                                 key="pg_inspect_channel")
+            channel = CHANNELS.index(inspected)
+        if fmap.ndim == 3:
+            st.markdown(t("pg.inspector_channel", channel=t(f"pg.channel_{CHANNELS[channel]}")))
+        _inspector(image, kernel, stride, padding, fmap, channel)
+
+
+_results(image, kernel, stride, padding, fmap, error, steps, view, channel)

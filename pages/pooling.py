@@ -13,8 +13,8 @@ from cnn_core.pooling import (
 )
 from cnn_core.images import SAMPLES
 from ui import (
-    Setting, bounded_number, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, network_maps, network_ready,
-    network_layers, relink, share_in_url, show_error, t, take_click,
+    Setting, bounded_number, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, network_layers,
+    network_maps, network_ready, plot, relink, share_in_url, show_error, t, take_click,
 )
 from ui.figures import HEIGHT
 
@@ -150,8 +150,7 @@ try:
     pooled = pool2d(values, k, s, mode)
 except InputError as error:
     show_error(error)
-    st.plotly_chart(image_figure(values, in_title, hover_in) if layer is None else map_figure(values, in_title, hover_in),
-                    key="pool_in")
+    plot(image_figure(values, in_title, hover_in) if layer is None else map_figure(values, in_title, hover_in), "pool_in")
     st.stop()
 
 out_rows, out_cols = pooled.values.shape
@@ -165,7 +164,7 @@ if layer is None:
     fig_in = image_figure(values, in_title, hover_in)
 else:
     fig_in = map_figure(values, in_title, hover_in)
-left.plotly_chart(_mark_window(editable(fig_in), ex.top, ex.left, k, ex.winner, pooled.winners if show_all else None), key="pool_in")
+plot(_mark_window(editable(fig_in), ex.top, ex.left, k, ex.winner, pooled.winners if show_all else None), "pool_in", left)
 out_height = max(240, int(HEIGHT * max(out_rows / in_rows, out_cols / in_cols)))
 fig_out = editable(map_figure(pooled.values, t(f"pool.output_title_{mode}", rows=out_rows, cols=out_cols),
                      t("pool.hover_map"), selected=(row, col), height=out_height))
@@ -175,7 +174,7 @@ low = float(values.min()) if heat_in.zmin is None else heat_in.zmin
 high = float(values.max()) if heat_in.zmax is None else heat_in.zmax
 fig_out.update_traces(colorscale=heat_in.colorscale, zmin=low, zmax=high, zmid=heat_in.zmid, showscale=False,
                       selector=dict(type="heatmap"))
-right.plotly_chart(fig_out, key="pool_out", on_select="rerun", selection_mode="points")
+plot(fig_out, "pool_out", right, on_select="rerun", selection_mode="points")
 right.caption(t("pool.output_note"))
 kept = out_rows * out_cols
 st.caption(t("pool.count_note", before=in_rows * in_cols, after=kept, percent=f"{kept / (in_rows * in_cols):.1%}"))
@@ -190,8 +189,8 @@ marked = None
 if ex.winner_in_window is not None:
     marked = np.zeros(ex.values.shape, bool)
     marked[ex.winner_in_window] = True
-w1.plotly_chart(matrix_figure(ex.values, t("pool.window_title", k=k), marked=marked, mark=" ★", decimals=4,
-                              height=min(max(220, 60 + 50 * k), 460)), key="pool_window_fig")
+plot(matrix_figure(ex.values, t("pool.window_title", k=k), marked=marked, mark=" ★", decimals=4,
+     height=min(max(220, 60 + 50 * k), 460)), "pool_window_fig", w1)
 value = float(pooled.values[row, col])
 with w2:
     st.markdown(t("pool.window_text", row=row, col=col, r0=ex.top, r1=ex.top + k - 1, c0=ex.left, c1=ex.left + k - 1, k=k))

@@ -10,7 +10,7 @@ from PIL import Image, ImageOps
 from cnn_core import InputError
 from cnn_core.receptive_field import LAYER_KINDS, FieldStep, Layer, cifar_layers, input_region, local_field, receptive_fields
 from cnn_core.images import SAMPLES
-from ui import Setting, bounded_number, editable, image_figure, image_picker, labels, relink, share_in_url, show_error, t
+from ui import Setting, bounded_number, editable, image_figure, image_picker, labels, plot, relink, share_in_url, show_error, t
 
 MAX_LAYERS = 10
 MAX_SIDE = 512 + 2 * 32 * MAX_LAYERS  # the largest map a stack can reach: every layer pads by 32
@@ -66,7 +66,7 @@ def _local_section() -> None:
         show_error(error)
         return
     left, right = st.columns([2, 3])
-    left.plotly_chart(_volume_figure(m, channels, k), key="rf_volume")
+    plot(_volume_figure(m, channels, k), "rf_volume", left)
     with right:
         st.latex(rf"{k} \times {k} \times {channels} = {field.weights:,} \text{{ {t('rf.weights_word')}}} + "
                  rf"{field.bias} \text{{ {t('rf.bias_word')}}} = {field.total:,}".replace(",", r"\,"))
@@ -187,10 +187,10 @@ def _neuron_section(steps: list[FieldStep], pixels: np.ndarray | None) -> None:
             st.info(t("rf.no_image"))
         else:
             image = _fit(pixels, n)
-            st.plotly_chart(_region_figure(image, region, t("rf.image_title", n=n)), key="rf_region")
+            plot(_region_figure(image, region, t("rf.image_title", n=n)), "rf_region")
             st.caption(t("rf.legend"))
     with right:
-        st.plotly_chart(_growth_figure(steps, step.index), key="rf_growth")
+        plot(_growth_figure(steps, step.index), "rf_growth")
     if step.layer is not None:
         prev = steps[step.index - 1]
         st.latex(rf"r = {prev.receptive} + ({step.layer.kernel} - 1) \cdot {prev.jump} = {step.receptive}, \qquad "

@@ -13,7 +13,8 @@ from cnn_core.data import CLASSES
 from cnn_core.softmax import SoftmaxSteps, negative_log, parse_logits, sigmoid, softmax_steps
 from cnn_core.images import SAMPLES
 from ui import (
-    Setting, bar_figure, editable, image_picker, labels, latex_number, network_logits, network_ready, share_in_url, show_error, t,
+    Setting, bar_figure, editable, image_picker, labels, latex_number, network_logits, network_ready, plot,
+    share_in_url, show_error, t,
 )
 
 TEMPERATURES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0)
@@ -91,8 +92,8 @@ def _softmax_section(logits: np.ndarray, names: list[str], true_class: int) -> S
     s = softmax_steps(logits, true_class, temperature)
     k = len(logits)
     left, right = st.columns([3, 2])
-    left.plotly_chart(bar_figure(names, s.probabilities, s.true_class, t("sm.probabilities", t=f"{temperature:g}"),
-                                 height=max(240, 60 + 30 * k)), key="sm_probs")
+    plot(bar_figure(names, s.probabilities, s.true_class, t("sm.probabilities", t=f"{temperature:g}"),
+         height=max(240, 60 + 30 * k)), "sm_probs", left)
     with right:
         st.metric(t("sm.predicted"), names[s.predicted], f"{s.probabilities[s.predicted]:.1%}", delta_color="off",
                   delta_arrow="off")
@@ -145,7 +146,7 @@ def _loss_section(s: SoftmaxSteps, names: list[str]) -> None:
     else:
         st.warning(t("sm.wrong", name=names[y], predicted=names[s.predicted]), icon="❌")
     left, right = st.columns(2)
-    left.plotly_chart(_loss_figure(p, s.loss), key="sm_curve")
+    plot(_loss_figure(p, s.loss), "sm_curve", left)
     with right:
         st.subheader(t("sm.gradient_header"))
         scale = "" if s.temperature == 1 else r"\frac{1}{T}"
@@ -154,7 +155,7 @@ def _loss_section(s: SoftmaxSteps, names: list[str]) -> None:
     gradient = editable(bar_figure(names, s.gradient, y, t("sm.gradient_title"), percent=False, height=max(240, 60 + 30 * k)))
     span = float(s.gradient.max() - s.gradient.min()) or 1.0
     gradient.update_xaxes(range=[float(s.gradient.min()) - 0.2 * span, float(s.gradient.max()) + 0.2 * span])  # room for the labels
-    st.plotly_chart(gradient, key="sm_gradient")
+    plot(gradient, "sm_gradient")
     st.page_link("pages/backprop.py", label=t("sm.go_backprop"), icon="⛓️")
 
 

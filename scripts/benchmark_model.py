@@ -77,6 +77,14 @@ def main() -> int:
     print(f"  feature_maps (32×32):     {1e3 * median_seconds(lambda: m.feature_maps(image), runs):7.2f} ms")
     both = median_seconds(lambda: (m.predict(image), m.feature_maps(image)), runs)
     print(f"  predict + feature_maps:   {1e3 * both:7.2f} ms")
+    from cnn_core.saliency import grad_cam, occlusion
+
+    grad_cam(image), occlusion(image)  # warm-up: captum's first call builds its hooks
+    print(f"  grad_cam (block 3):       {1e3 * median_seconds(lambda: grad_cam(image, 0), runs):7.2f} ms")
+    print(f"  grad_cam (block 2):       {1e3 * median_seconds(lambda: grad_cam(image, 0, layer='block2'), runs):7.2f} ms")
+    for window in (4, 8, 12):
+        seconds = median_seconds(lambda: occlusion(image, 0, window=window, stride=max(1, window // 2)), max(runs // 5, 3))
+        print(f"  occlusion ({window:2d}×{window:<2d}, stride {max(1, window // 2)}):{1e3 * seconds:8.1f} ms")
     return 0
 
 

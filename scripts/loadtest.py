@@ -9,6 +9,9 @@ Run:  .venv/bin/python scripts/loadtest.py --sessions 40                  (start
       .venv/bin/python scripts/loadtest.py --sessions 40 --url http://127.0.0.1:8501   (a server already running here)
 By default the students arrive over 10 s and pause 1 to 3 s between steps (--think 2: the mean, uniform within ±50 %),
 a class following the teacher; --think 0 --ramp 0 has every student click at the same instant, the worst case.
+With --trainers N, N more sessions open "Train a network", press Train (the default run) and watch it, their page's
+fragment rerunning every second as a browser's timer makes it; --compare runs the class without and then with them and
+prints the ordinary students' p95 both times: .venv/bin/python scripts/loadtest.py --sessions 30 --trainers 10 --compare
 Options: --think S, --ramp S, --timeout, --step-timeout, --server-env NAME=VALUE, --json FILE. Exit status 0 only when
 every student finished every step without an error and the p95 rerun latency is under 1 s.
 From Python: `run_load(sessions=40)` returns the results dict that the CLI prints.
@@ -60,13 +63,21 @@ HEALTH_PATH = "/_stcore/health"
 XSRF_COOKIE = "_streamlit_xsrf"
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 # A run that stopped for st.rerun() or a newer request is followed by another run; only these end what we asked for.
-FINAL_STATUSES = {ForwardMsg.FINISHED_SUCCESSFULLY: "ok", ForwardMsg.FINISHED_WITH_COMPILE_ERROR: "compile_error"}
+FINAL_STATUSES = {ForwardMsg.FINISHED_SUCCESSFULLY: "ok", ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY: "ok",
+                  ForwardMsg.FINISHED_WITH_COMPILE_ERROR: "compile_error"}
 # The playground is the default page: st.navigation serves it at "/" whatever its url_path (a link to the url_path
 # gets a page_not_found), so a student opens the root, as the shared link does.
 PLAYGROUND_PATH = ""
 # The network page as a student finds it in the menu: by its title, else by one of the url paths it has had.
 NETWORK_TITLE, NETWORK_PATHS = "nav.predictions", ("predictions", "network")
-STEPS = ("open_playground", "kernel", "stride", "padding", "source_upload", "upload", "open_network")
+STEPS = ("open_playground", "kernel", "stride", "padding", "pixel", "source_upload", "upload", "open_network")
+# What a student may receive per step, in bytes (issue 11): a playground change 150 kB, a click on the feature map
+# 50 kB, opening the network page 300 kB. Opening the playground and uploading a photo send a new image: not budgeted.
+BUDGETS = {"kernel": 150_000, "stride": 150_000, "padding": 150_000, "pixel": 50_000, "open_network": 300_000}
+# A trainer opens "Train a network", presses Train with the default network and watches: the page's st.fragment asks
+# for a rerun of itself every second (AutoRerun), as the browser's timer does, until the run ends or train_seconds pass.
+TRAIN_TITLE, TRAIN_PATHS = "nav.train", ("train",)
+TRAINER_STEPS = ("open_train", "press_train", "watch")
 
 
 # --- the server: started here on loopback, or one already running on loopback ---------------------------------------
@@ -221,12 +232,15 @@ class Student:
     lang: str = "es"
     ws: ClientConnection | None = None
     cookie: str = ""
+    cookies: dict[str, str] = field(default_factory=dict)         # every cookie the server set (nginx's route too)
+    served_by: str = ""                                           # the process behind nginx (its X-Served-By header)
     session_id: str = ""
     query_string: str = ""
     pages: list[tuple[str, str, str]] = field(default_factory=list)  # (url path, title, page_script_hash) in the menu
     page_hash: str = ""                                           # the page the last run drew
     step: str = "-"                                               # the step under way, for error records
     widgets: dict[str, tuple[str, object]] = field(default_factory=dict)  # user key → (element type, proto), last run
+    fragments: dict[str, str] = field(default_factory=dict)       # user key → the st.fragment that drew the widget
     states: dict[str, WidgetState] = field(default_factory=dict)  # widget id → the value this tab holds
     cache: dict[str, ForwardMsg] = field(default_factory=dict)    # hash → cacheable message, as the frontend keeps it
     reruns: list[Rerun] = field(default_factory=list)
@@ -234,8 +248,10 @@ class Student:
     timings: dict[str, float] = field(default_factory=dict)
     steps_done: list[str] = field(default_factory=list)
     _changed: dict[str, str] = field(default_factory=dict)        # widget id → key, set since the last rerun
+    auto_reruns: dict[str, float] = field(default_factory=dict)   # fragment id → seconds, as the server asked
     _file_urls: asyncio.Future | None = None
     _received: int = 0
+    _fragment_run: bool = False                                   # a fragment's rerun redraws only that fragment
 
     # -- transport ---------------------------------------------------------------------------------------------------
 
@@ -247,18 +263,23 @@ class Student:
         # Sec-WebSocket-Protocol: "streamlit", then the XSRF token (the frontend's order; a third entry would resume a
         # session by id). The server selects the first.
         protocols = ["streamlit"] + ([self.cookie] if self.cookie else [])
-        headers = {"Origin": self.base_url, **({"Cookie": f"{XSRF_COOKIE}={self.cookie}"} if self.cookie else {})}
+        headers = {"Origin": self.base_url, **({"Cookie": self.cookie_header()} if self.cookies else {})}
         self.ws = await connect(ws_url, subprotocols=protocols, additional_headers=headers, open_timeout=timeout,
                                 max_size=64 * 2**20, user_agent_header="cnn-course-loadtest")
+        self.served_by = self.ws.response.headers.get("X-Served-By", "")
         self.timings["connect"] = time.perf_counter() - start
 
     def _xsrf_cookie(self) -> str:
-        with urllib.request.urlopen(self.base_url + HEALTH_PATH, timeout=30) as response:
+        """GET /_stcore/health, keeping every cookie it sets (as a browser would); the XSRF token."""
+        request = urllib.request.Request(self.base_url + HEALTH_PATH, headers={"Cookie": self.cookie_header()})
+        with urllib.request.urlopen(request, timeout=30) as response:
             for header in response.headers.get_all("Set-Cookie") or []:
                 name, _, rest = header.partition("=")
-                if name.strip() == XSRF_COOKIE:
-                    return rest.split(";", 1)[0]
-        return ""
+                self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return self.cookies.get(XSRF_COOKIE, "")
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -292,12 +313,20 @@ class Student:
         kind = msg.WhichOneof("type")
         if kind == "new_session":
             self.session_id = msg.new_session.initialize.session_id or self.session_id
-            self.widgets = {}
+            if not self._fragment_run:
+                self.widgets, self.fragments = {}, {}
+            if not msg.metadata.run.fragment_ids:  # a full run, even one a fragment's st.rerun() started
+                self.auto_reruns = {}  # the frontend drops its timers; the run sends the ones still wanted
         elif kind == "navigation":  # st.navigation's page list replaces any other, as in the frontend
             self.pages = [(p.url_pathname, p.page_name, p.page_script_hash) for p in msg.navigation.app_pages]
             self.page_hash = msg.navigation.page_script_hash
         elif kind == "page_info_changed":
             self.query_string = msg.page_info_changed.query_string
+        elif kind == "auto_rerun":
+            self.auto_reruns[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
+        elif kind == "stop_auto_rerun":
+            for fragment_id in msg.stop_auto_rerun.fragment_ids or list(self.auto_reruns):
+                self.auto_reruns.pop(fragment_id, None)
         elif kind == "page_not_found":
             self.errors.append((step, "page_not_found", msg.page_not_found.page_name))
         elif kind == "file_urls_response" and self._file_urls is not None and not self._file_urls.done():
@@ -318,26 +347,34 @@ class Student:
                 if widget_id.startswith("$$ID-"):
                     user_key = widget_id.split("-", 2)[-1]  # streamlit's element ids end with the user key
                     self.widgets[user_key if user_key != "None" else widget_id] = (etype, widget)
+                    self.fragments[user_key if user_key != "None" else widget_id] = msg.delta.fragment_id
 
     # -- what a browser sends ------------------------------------------------------------------------------------------
 
-    def _client_state(self, page_script_hash: str, page_name: str) -> ClientState:
+    def _client_state(self, page_script_hash: str, page_name: str, fragment_id: str = "", auto: bool = False) -> ClientState:
         path = page_name or next((p for p, _, h in self.pages if h == page_script_hash), "")
         return ClientState(
             query_string=self.query_string,
             widget_states=WidgetStates(widgets=list(self.states.values())),
             page_script_hash=page_script_hash,
             page_name=page_name,
+            fragment_id=fragment_id,
+            is_auto_rerun=auto,
             cached_message_hashes=list(self.cache),
             context_info=ContextInfo(timezone="Europe/Madrid", timezone_offset=-60, is_embedded=False,
                                      locale={"es": "es-ES", "en": "en-US"}.get(self.lang, self.lang),
                                      url=f"{self.base_url}/{path}?{self.query_string}", color_scheme="light"),
         )
 
-    async def rerun(self, step: str, page_script_hash: str = "", page_name: str = "") -> Rerun:
-        """Ask for a run and read everything until its script_finished; the time between the two is the latency."""
+    async def rerun(self, step: str, page_script_hash: str = "", page_name: str = "", fragment_id: str = "",
+                    auto: bool = False) -> Rerun:
+        """Ask for a run and read everything until its script_finished; the time between the two is the latency.
+
+        With fragment_id (a widget drawn inside an st.fragment changed, as the frontend sends it) only that fragment runs.
+        """
         msg = BackMsg()
-        msg.rerun_script.CopyFrom(self._client_state(page_script_hash, page_name))
+        msg.rerun_script.CopyFrom(self._client_state(page_script_hash, page_name, fragment_id, auto))
+        self._fragment_run = bool(fragment_id)
         received, errors = self._received, len(self.errors)
         changed, self._changed = self._changed, {}
         start = time.perf_counter()
@@ -350,6 +387,7 @@ class Student:
         status = FINAL_STATUSES[reply.script_finished]
         if status != "ok":
             self.errors.append((step, "finished_" + status, ""))
+        self._fragment_run = False
         # A value sent for a widget id that this run did not draw was dropped: the student's change did not happen.
         present = {getattr(w, "id") for _, w in self.widgets.values()}
         for widget_id in changed.keys() - present:
@@ -390,6 +428,28 @@ class Student:
         self.states[widget.id] = WidgetState(id=widget.id, string_value=label)
         self._changed[widget.id] = key
         return label
+
+    def press(self, key: str) -> str:
+        """Click a button: its trigger is sent with the next rerun only (the caller forgets it after that rerun)."""
+        widget = self.widget(key, "button")
+        self.states[widget.id] = WidgetState(id=widget.id, trigger_value=True)
+        self._changed[widget.id] = key
+        return widget.id
+
+    def click_image(self, key: str, fx: float, fy: float, width: int = 400, height: int = 400) -> str:
+        """A click at (fx, fy) of the image component `key` shown width×height px, as streamlit-image-coordinates sends
+        it; the id of the fragment to rerun ("" for the whole page)."""
+        widget = self.widget(key, "component_instance")
+        value = {"x": int(fx * width), "y": int(fy * height), "width": width, "height": height,
+                 "unix_time": int(time.time() * 1000)}
+        self.states[widget.id] = WidgetState(id=widget.id, json_value=json.dumps(value))
+        self._changed[widget.id] = key
+        return self.fragments.get(key, "")
+
+    def number_value(self, key: str) -> float:
+        """The value a number_input drawn in the last run shows."""
+        widget = self.widget(key, "number_input")
+        return widget.value if widget.HasField("value") else widget.default
 
     def set_number(self, key: str, value: float) -> None:
         widget = self.widget(key, "number_input")
@@ -436,7 +496,9 @@ class Student:
                 f"Content-Type: {mime}\r\n\r\n").encode() + data + f"\r\n--{boundary}--\r\n".encode()
         headers = {"Content-Type": f"multipart/form-data; boundary={boundary}", "Origin": self.base_url}
         if self.cookie:
-            headers |= {"X-Xsrftoken": self.cookie, "Cookie": f"{XSRF_COOKIE}={self.cookie}"}
+            headers |= {"X-Xsrftoken": self.cookie}
+        if self.cookies:
+            headers |= {"Cookie": self.cookie_header()}
         request = urllib.request.Request(target, data=body, method="PUT", headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -483,6 +545,13 @@ async def student_script(student: Student, png: bytes, step_timeout: float, thin
         student.set_number("pg_padding", 1)
         await student.rerun("padding", student.page_hash)
 
+    async def pixel() -> None:  # a click on the feature map: only the inspector's fragment reruns
+        before = student.number_value("pg_row")
+        fragment = student.click_image("pg_fmap", 0.2, 0.2)
+        await student.rerun("pixel", student.page_hash, fragment_id=fragment)
+        if student.number_value("pg_row") == before:
+            raise StepFailed("click_lost", f"the inspector's row stayed {before} after a click on the feature map")
+
     async def source_upload() -> None:
         student.set_option("pg_source", "radio", lambda options, current: options[1])  # sample, upload, camera
         await student.rerun("source_upload", student.page_hash)
@@ -505,16 +574,48 @@ async def student_script(student: Student, png: bytes, step_timeout: float, thin
         await asyncio.wait_for(student.connect(step_timeout), step_timeout)
     except (OSError, TimeoutError) as error:
         raise StepFailed("connect", repr(error)) from error
-    for name, action in zip(STEPS, (open_playground, kernel, stride, padding, source_upload, upload, open_network)):
+    for name, action in zip(STEPS, (open_playground, kernel, stride, padding, pixel, source_upload, upload, open_network)):
         await step(name, action)
     student.timings["visit"] = time.perf_counter() - start
 
 
-async def _visit(student: Student, png: bytes, delay: float, step_timeout: float, think: float, seed: int) -> None:
-    """One student's visit after `delay`; every failure becomes an error record, never an exception."""
+async def trainer_script(student: Student, step_timeout: float, train_seconds: float) -> None:
+    """Open the training page, press Train, then rerun its fragment whenever the server's AutoRerun says, as a tab does."""
+    await student.connect(step_timeout)
+    student.step = "open_train"
+    student.query_string = f"lang={student.lang}"
+    await asyncio.wait_for(student.rerun("open_playground", page_name=PLAYGROUND_PATH), step_timeout)
+    page = student.page(TRAIN_TITLE, TRAIN_PATHS)
+    await asyncio.wait_for(student.rerun("open_train", page), step_timeout)
+    student.expect("open_train", "lv_train", "the training page drew no Train button")
+    student.steps_done.append("open_train")
+    student.step = "press_train"
+    button = student.press("lv_train")
+    await asyncio.wait_for(student.rerun("press_train", page), step_timeout)
+    student.states.pop(button, None)  # a button is True for one run only
+    student.steps_done.append("press_train")
+    student.step = "watch"
+    end = time.monotonic() + train_seconds
+    while student.auto_reruns and time.monotonic() < end:
+        fragment_id, interval = next(iter(student.auto_reruns.items()))
+        await asyncio.sleep(interval)
+        try:
+            await asyncio.wait_for(student.rerun("watch", page, fragment_id=fragment_id, auto=True), step_timeout)
+        except TimeoutError as error:
+            raise StepFailed("timeout", "a fragment rerun got no answer") from error
+    student.timings["watched"] = train_seconds - max(end - time.monotonic(), 0)
+    student.steps_done.append("watch")
+
+
+async def _visit(student: Student, png: bytes | None, delay: float, step_timeout: float, think: float, seed: int,
+                 train_seconds: float = 0.0) -> None:
+    """One student's visit after `delay` (a trainer's when png is None); every failure becomes an error record."""
     await asyncio.sleep(delay)
     try:
-        await student_script(student, png, step_timeout, think, random.Random(seed))
+        if png is None:
+            await trainer_script(student, step_timeout, train_seconds)
+        else:
+            await student_script(student, png, step_timeout, think, random.Random(seed))
     except StepFailed as failed:
         student.errors.append((student.step, failed.kind, failed.detail[:300]))
     except asyncio.CancelledError:
@@ -547,23 +648,31 @@ def _stats(values: list[float]) -> dict[str, float | int | None]:
 
 async def run_load_async(sessions: int, base_url: str, *, pid: int | None = None, step_timeout: float = 60.0,
                          overall_timeout: float = 600.0, think: float = 0.0, ramp: float = 0.0, warmup: bool = True,
-                         lang: str = "es", seed: int = 0) -> dict:
-    """Run `sessions` students at once against a server on loopback; the results dict (see run_load)."""
+                         lang: str = "es", seed: int = 0, trainers: int = 0, train_seconds: float = 90.0) -> dict:
+    """Run `sessions` students (and `trainers`) at once against a server on loopback; the results dict (see run_load)."""
     base_url = check_loopback(base_url)
-    results: dict = {"sessions": sessions, "base_url": base_url, "think_s": think, "ramp_s": ramp,
+    results: dict = {"sessions": sessions, "trainers": trainers, "base_url": base_url, "think_s": think, "ramp_s": ramp,
                      "step_timeout_s": step_timeout, "overall_timeout_s": overall_timeout, "cpu_count": os.cpu_count(),
                      "loadavg_start": os.getloadavg()}
     deadline = time.monotonic() + overall_timeout
     if warmup:  # the process's first run imports torch and loads the network: a teacher's first visit, not the class's
-        student = Student(-1, base_url, lang)
-        start = time.perf_counter()
-        try:
-            await asyncio.wait_for(_visit(student, png_bytes(seed + 10_000), 0.0, max(step_timeout, 120.0), 0.0, seed),
-                                   overall_timeout)
-        except TimeoutError:
-            pass  # _visit recorded it as overall_timeout
-        results["warmup"] = {"seconds": time.perf_counter() - start, "errors": [list(e) for e in student.errors],
-                             "latencies": {r.step: round(r.latency, 3) for r in student.reruns}}
+        # Behind nginx (deploy/serve.py) each process has its first run: visits until four in a row find no new one.
+        start, warmed, quiet, visits = time.perf_counter(), set(), 0, []
+        while quiet < 4 and len(visits) < 16 and time.monotonic() < deadline:
+            student = Student(-1 - len(visits), base_url, lang)
+            try:
+                await asyncio.wait_for(_visit(student, png_bytes(seed + 10_000), 0.0, max(step_timeout, 120.0), 0.0, seed),
+                                       max(1.0, deadline - time.monotonic()))
+            except TimeoutError:
+                pass  # _visit recorded it as overall_timeout
+            visits.append(student)
+            if not student.served_by:  # one process: one visit warms it
+                break
+            quiet = 0 if student.served_by not in warmed else quiet + 1
+            warmed.add(student.served_by)
+        results["warmup"] = {"seconds": time.perf_counter() - start, "visits": len(visits), "processes": sorted(warmed),
+                             "errors": [list(e) for s in visits for e in s.errors],
+                             "latencies": {r.step: round(r.latency, 3) for r in visits[0].reruns}}
     peak = [0]
     sampler = asyncio.create_task(sample_rss(pid, peak)) if pid else None
     if pid:
@@ -571,9 +680,12 @@ async def run_load_async(sessions: int, base_url: str, *, pid: int | None = None
         cpu_start = cpu_seconds(pid)
     students = [Student(i, base_url, lang) for i in range(sessions)]
     images = [png_bytes(seed + i) for i in range(sessions)]
+    coaches = [Student(sessions + i, base_url, lang) for i in range(trainers)]
     start = time.perf_counter()
-    tasks = [asyncio.create_task(_visit(s, images[i], ramp * i / max(sessions, 1), step_timeout, think, seed + i))
-             for i, s in enumerate(students)]
+    tasks = [asyncio.create_task(_visit(s, None, ramp * i / max(trainers, 1) / 2, step_timeout, 0.0, seed, train_seconds))
+             for i, s in enumerate(coaches)]  # the trainers press Train first, so the others meet the runs under way
+    tasks += [asyncio.create_task(_visit(s, images[i], ramp * i / max(sessions, 1), step_timeout, think, seed + i))
+              for i, s in enumerate(students)]
     done, pending = await asyncio.wait(tasks, timeout=max(1.0, deadline - time.monotonic()))
     for task in pending:
         task.cancel()
@@ -607,6 +719,16 @@ async def run_load_async(sessions: int, base_url: str, *, pid: int | None = None
     results["error_kinds"] = dict(Counter(kind for _, _, kind, _ in errors))
     results["error_samples"] = [list(e) for e in errors[:10]]
     results["received_mb"] = sum(s._received for s in students) / 2**20
+    results["served_by"] = dict(Counter(s.served_by for s in students if s.served_by))  # behind nginx: sessions a process
+    if trainers:
+        watch = [r for s in coaches for r in s.reruns if r.step == "watch"]
+        trainer_errors = [(s.index, *e) for s in coaches for e in s.errors]
+        results["trainer_latency_s"] = _stats([r.latency for s in coaches for r in s.reruns])
+        results["trainer_watch_s"] = _stats([r.latency for r in watch])
+        results["trainer_watch_kb"] = sum(r.bytes for r in watch) / 1024 / max(len(watch), 1)
+        results["trainers_completed"] = sum(len(s.steps_done) == len(TRAINER_STEPS) for s in coaches)
+        results["trainer_errors"] = len(trainer_errors)
+        results["trainer_error_samples"] = [list(e) for e in trainer_errors[:10]]
     if results.get("server_cpu_s") is not None and reruns:
         results["server_cpu_ms_per_rerun"] = 1000 * results["server_cpu_s"] / len(reruns)
     return results
@@ -625,7 +747,7 @@ def _run_async(coroutine):
 def run_load(sessions: int, base_url: str | None = None, port: int | None = None, *, pid: int | None = None,
              step_timeout: float = 60.0, overall_timeout: float = 600.0, think: float = 0.0, ramp: float = 0.0,
              warmup: bool = True, lang: str = "es", seed: int = 0, startup_timeout: float = 90.0,
-             server_env: dict[str, str] | None = None) -> dict:
+             server_env: dict[str, str] | None = None, trainers: int = 0, train_seconds: float = 90.0) -> dict:
     """Drive `sessions` concurrent students through the playground → upload → network visit and measure the server.
 
     With neither base_url nor port, starts `streamlit run app.py` on 127.0.0.1 at a free port and always stops it;
@@ -633,16 +755,20 @@ def run_load(sessions: int, base_url: str | None = None, port: int | None = None
     server_env: extra environment for the server started here (e.g. {"OMP_NUM_THREADS": "1"}).
     step_timeout bounds each step of each student; overall_timeout the warm-up visit and the class together.
     think: mean seconds between a student's steps (uniform in ±50 %); ramp: seconds over which the students arrive.
+    trainers: extra sessions that press Train on the live-training page and watch their run for up to train_seconds;
+    latency_s and errors are the ordinary students' only, trainer_* the trainers'.
     Returns a dict: sessions, reruns, latency_s {n, p50, p95, max, mean}, per_step, errors, error_kinds,
     error_samples, completed_sessions, steps_finished/expected, server_peak_rss_mb, server_cpu_s, loadavg_*, ...
     """
     if base_url is None and port is not None:
         base_url = f"http://127.0.0.1:{port}"
     args = dict(step_timeout=step_timeout, overall_timeout=overall_timeout, think=think, ramp=ramp, warmup=warmup,
-                lang=lang, seed=seed)
+                lang=lang, seed=seed, trainers=trainers, train_seconds=train_seconds)
     if base_url is not None:
         base_url = check_loopback(base_url)
         pid = pid or find_listener_pid(urllib.parse.urlsplit(base_url).port)
+        if pid and Path(f"/proc/{pid}/comm").read_text().strip() == "nginx":
+            pid = None  # a front (deploy/serve.py): its memory is not the app's; the processes behind it are counted apart
         wait_healthy(base_url, startup_timeout)
         return _run_async(run_load_async(sessions, base_url, pid=pid, **args))
     port = free_port()
@@ -673,6 +799,10 @@ def report(results: dict) -> str:
     """The results as the few lines a person reads."""
     lat = results["latency_s"]
     lines = [
+        f"trainers            {results['trainers']} watching their run on the training page"
+        + (f" ({results['trainers_completed']} to the end; fragment rerun p50 {_ms(results['trainer_watch_s']['p50'])}, "
+           f"p95 {_ms(results['trainer_watch_s']['p95'])}, {results['trainer_watch_kb']:.0f} kB each; "
+           f"{results['trainer_errors']} errors)" if results.get("trainers") else ""),
         f"sessions            {results['sessions']} ({results['completed_sessions']} completed every step; "
         f"{results['steps_finished']}/{results['steps_expected']} steps)",
         f"reruns              {results['reruns']}",
@@ -696,6 +826,8 @@ def report(results: dict) -> str:
     ]
     lines += ["per step"] + [f"  {name:<17} p50 {_ms(v['p50']):>8}   p95 {_ms(v['p95']):>8}   max {_ms(v['max']):>8}   "
               f"{v['mean_kb']:6.0f} kB received per rerun" for name, v in results["per_step"].items()]
+    if results.get("served_by"):
+        lines.append("behind nginx        sessions per process: " + ", ".join(f"{k} {v}" for k, v in sorted(results["served_by"].items())))
     if results["error_samples"]:
         lines.append("first errors        " + "\n                    ".join(map(str, results["error_samples"])))
     return "\n".join(lines)
@@ -715,10 +847,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
                         help="environment for the server started here, e.g. OMP_NUM_THREADS=1 (repeatable)")
+    parser.add_argument("--trainers", type=int, default=0,
+                        help="extra sessions that each start the default live-training run and watch it (default 0)")
+    parser.add_argument("--train-seconds", type=float, default=90.0, help="how long a trainer watches at most (default 90)")
+    parser.add_argument("--compare", action="store_true",
+                        help="with --trainers: run the class twice, without and with the trainers, and print both")
     parser.add_argument("--json", help="also write the full results to this file")
     args = parser.parse_args(argv)
-    if not 1 <= args.sessions <= 500:
-        parser.error("--sessions must be between 1 and 500")
+    if not 1 <= args.sessions <= 500 or not 0 <= args.trainers <= 100:
+        parser.error("--sessions must be between 1 and 500, --trainers between 0 and 100")
+    if args.compare and not args.trainers:
+        parser.error("--compare needs --trainers")
     if args.url:
         try:
             check_loopback(args.url)
@@ -729,12 +868,20 @@ def main(argv: list[str] | None = None) -> int:
     if not all("=" in item for item in args.server_env):
         parser.error("--server-env takes NAME=VALUE")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwinds through run_load's finally: the server stops
-    results = run_load(args.sessions, args.url, pid=args.pid, step_timeout=args.step_timeout, overall_timeout=args.timeout,
-                       think=args.think, ramp=args.ramp, warmup=not args.no_warmup, lang=args.lang, seed=args.seed,
-                       server_env=dict(item.split("=", 1) for item in args.server_env) or None)
+    runs = []
+    for trainers in ((0, args.trainers) if args.compare else (args.trainers,)):
+        runs.append(run_load(args.sessions, args.url, pid=args.pid, step_timeout=args.step_timeout,
+                             overall_timeout=args.timeout, think=args.think, ramp=args.ramp, warmup=not args.no_warmup,
+                             lang=args.lang, seed=args.seed, trainers=trainers, train_seconds=args.train_seconds,
+                             server_env=dict(item.split("=", 1) for item in args.server_env) or None))
+        print(report(runs[-1]), end="\n\n", flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2, default=str))
-    print(report(results))
+        Path(args.json).write_text(json.dumps(runs if args.compare else runs[0], indent=2, default=str))
+    if args.compare:
+        for results in runs:
+            print(f"ordinary students' rerun p95 with {results['trainers']} trainers: {_ms(results['latency_s']['p95'])}"
+                  f" (p50 {_ms(results['latency_s']['p50'])}, {results['errors']} errors)")
+    results = runs[-1]
     p95 = results["latency_s"]["p95"]
     return 0 if results["errors"] == 0 and results["completed_sessions"] == args.sessions and p95 is not None and p95 < 1.0 else 1
 

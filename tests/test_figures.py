@@ -27,3 +27,69 @@ def test_the_fast_json_engine_sends_the_same_figure() -> None:
     assert pio.json.config.default_engine in ("auto", "orjson")
     fast, plain = pio.to_json(fig, validate=False, engine="orjson"), pio.to_json(fig, validate=False, engine="json")
     assert json.loads(fast) == json.loads(plain)
+
+
+def _decode_uri(uri: str) -> "Image.Image":
+    import base64
+    import io
+
+    from PIL import Image
+
+    assert uri.startswith("data:image/png;base64,")
+    return Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+
+
+def test_images_travel_as_lossless_pngs_with_their_hover() -> None:
+    """The input is a PNG, not a number per pixel, and the pixels the hover reads from it are exactly the image's."""
+    import json
+
+    from ui.figures import image_figure
+
+    rng = np.random.default_rng(1)
+    for pixels, hover in ((rng.integers(0, 256, (40, 60), dtype=np.uint8), "%{y}, %{x}: %{z:.4g}"),
+                          (rng.integers(0, 256, (40, 60, 3), dtype=np.uint8), "%{y}, %{x}: %{z}")):
+        trace = image_figure(pixels, "t", hover, padding=1, window=(0, 0, 3, 3)).data[0]
+        decoded = np.asarray(_decode_uri(trace.source))
+        assert np.array_equal(decoded, pixels) and trace.z is None
+        assert "%{z[0]}" in trace.hovertemplate and ("%{z[2]}" in trace.hovertemplate) == (pixels.ndim == 3)
+        assert len(json.dumps(trace.source)) < pixels.nbytes * 4 / 3 + 200  # never more than base64 of the raw pixels
+
+
+def test_a_feature_map_picture_keeps_its_colour_scale() -> None:
+    from ui.figures import MAP_PIXELS, _palette, map_picture
+
+    values = np.array([[-2.0, 0.0], [1.0, 2.0]])
+    uri, low, high, signed = map_picture(values)
+    assert (low, high, signed) == (-2.0, 2.0, True)
+    image = _decode_uri(uri)
+    assert image.size == (MAP_PIXELS // 2 * 2, MAP_PIXELS // 2 * 2)  # enlarged by a whole factor, pixel for pixel
+    rgb = np.asarray(image.convert("RGB"))
+    palette = np.array(_palette("RdBu_r"), dtype=np.uint8).reshape(256, 3)
+    step = image.size[0] // 2
+    assert np.array_equal(rgb[0, 0], palette[0]) and np.array_equal(rgb[-1, -1], palette[255])  # −2 blue, +2 red
+    assert np.array_equal(rgb[0, step], palette[128])  # 0 in the middle: white
+    _, low, high, signed = map_picture(np.array([[0.0, 3.0]]))
+    assert (low, high, signed) == (0.0, 3.0, False)
+
+
+def test_the_mosaic_names_the_channel_of_each_tile() -> None:
+    from ui.figures import mosaic_figure
+
+    maps = np.stack([np.full((4, 5), float(c)) + np.arange(20).reshape(4, 5) for c in range(5)])
+    picture, tiles = mosaic_figure(maps, "m", "channel %{z}").data
+    assert picture.source.startswith("data:image/png") and picture.hoverinfo == "skip"
+    grid = np.asarray(tiles.z, dtype=float)
+    assert grid.shape == (2, 3) and list(grid.ravel()[:5]) == [0, 1, 2, 3, 4] and np.isnan(grid.ravel()[5])
+    # Tile c's centre, in mosaic pixels, is the centre of heatmap cell c: the hover names the right channel.
+    assert (tiles.x0, tiles.dx, tiles.y0, tiles.dy) == (2.0, 6, 1.5, 5)
+    index = np.asarray(_decode_uri(picture.source))
+    assert index.shape == (2 * 5 - 1, 3 * 6 - 1)
+    assert index[0, 0] == 0 and index[3, 4] == 254 and index[4, 0] == 255  # its own range per tile; white gaps
+
+
+def test_every_page_draws_its_figures_through_ui_plot() -> None:
+    """One helper (ui.plot) sizes figures for the presenter view and sets their toolbar; no page bypasses it."""
+    from tests.conftest import ROOT
+
+    direct = [path.name for path in (ROOT / "pages").glob("*.py") if "plotly_chart(" in path.read_text()]
+    assert direct == []

@@ -6,9 +6,15 @@ a Plotly figure is most of a rerun's cost. Callers must not modify a figure they
 
 from __future__ import annotations
 
+import base64
+import io
+import re
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image
+from plotly.colors import get_colorscale, sample_colorscale
 
 _shared = st.cache_resource(max_entries=32, show_spinner=False)  # at most ~1.5 MB a figure, ~50 MB a builder
 
@@ -18,6 +24,9 @@ def editable(figure: go.Figure) -> go.Figure:
     return go.Figure(figure)
 
 HEIGHT = 420
+# These figures set every colour themselves: Streamlit's Plotly template (default colour scales and colour cycle,
+# 3.7 kB a figure) would be sent with each of them for nothing.
+NO_TEMPLATE = go.layout.Template()
 CLICKABLE_LIMIT = 70_000  # beyond this many output pixels the click layer would make the page heavy
 
 
@@ -34,7 +43,7 @@ def _square_layout(height: int, title: str, shapes: list[dict] = (), ticks: bool
     else:
         yaxis["autorange"] = "reversed"
     return dict(title=dict(text=title, x=0.5, xanchor="center"), height=height, margin=dict(l=10, r=10, t=40, b=10),
-                xaxis=xaxis, yaxis=yaxis, dragmode=False, shapes=list(shapes), **extra)
+                xaxis=xaxis, yaxis=yaxis, dragmode=False, shapes=list(shapes), template=NO_TEMPLATE, **extra)
 
 
 def _rectangle(top: float, left: float, rows: float, cols: float, color: str, dash: str = "solid") -> dict:
@@ -43,13 +52,32 @@ def _rectangle(top: float, left: float, rows: float, cols: float, color: str, da
                 line=dict(color=color, width=3, dash=dash))
 
 
+def png_uri(pixels: np.ndarray, palette: list[int] | None = None) -> str:
+    """uint8 pixels (H×W gray, H×W×3 RGB, or H×W indices into `palette`) as a PNG data URI."""
+    image = Image.fromarray(pixels)
+    if palette is not None:
+        image = image.convert("P") if image.mode != "L" else Image.frombytes("P", image.size, image.tobytes())
+        image.putpalette(palette)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)  # the smallest zlib output: built once, sent to every student
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _source_hover(hover: str, rgb: bool) -> str:
+    """A hover text written for `z` as it reads for an image drawn from a PNG (z is the pixel's [r, g, b, a])."""
+    return re.sub(r"%\{z(:[^}]*)?\}", "(%{z[0]}, %{z[1]}, %{z[2]})" if rgb else "%{z[0]}", hover)
+
+
 @_shared
 def image_figure(
     pixels: np.ndarray, title: str, hover: str, padding: int = 0,
     window: tuple[int, int, int, int] | None = None, height: int = HEIGHT,
 ) -> go.Figure:
     """The input: RGB or grayscale with hover values, the padding frame and a receptive-field window."""
-    if pixels.ndim == 3:
+    if pixels.dtype == np.uint8:
+        # A PNG (tens of kB) instead of a number per pixel; the hover still reads each pixel's exact value from it.
+        trace = go.Image(source=png_uri(pixels), hovertemplate=_source_hover(hover, pixels.ndim == 3) + "<extra></extra>")
+    elif pixels.ndim == 3:
         trace = go.Image(z=pixels, hovertemplate=hover + "<extra></extra>")
     else:
         trace = go.Heatmap(z=pixels.astype(np.float32), colorscale="gray", zmin=0, zmax=255, showscale=False,
@@ -62,15 +90,6 @@ def image_figure(
     if window is not None:
         shapes.append(_rectangle(*window, color="#ffd400"))
     return go.Figure(trace, _square_layout(height, title, shapes, **ranges))
-
-
-def click_layer(rows: int, cols: int) -> go.Scattergl:
-    """Invisible markers on every pixel of a rows × cols image, for clicks: Plotly image and heatmap clicks never reach
-    Streamlit. hoverinfo "none", not "skip": skipped points send no clicks either."""
-    r, c = np.divmod(np.arange(rows * cols, dtype=np.int32), cols)
-    small = np.uint8 if max(rows, cols) <= 256 else np.int16
-    return go.Scattergl(x=c.astype(small), y=r.astype(small), mode="markers", showlegend=False, hoverinfo="none",
-                        marker=dict(size=max(2, 400 // max(rows, cols)), opacity=0))
 
 
 @_shared
@@ -100,6 +119,36 @@ def map_figure(
                                  hovertemplate=hover.replace("%{customdata", "%{z") + "<extra></extra>", **colours))
     shapes = [_rectangle(selected[0], selected[1], 1, 1, color="#ffd400")] if selected is not None else []
     return go.Figure(traces, _square_layout(height, title, shapes, clickmode="event+select"))
+
+
+def _palette(name: str, count: int = 256) -> list[int]:
+    """`count` RGB colours of a Plotly colour scale, flattened as PIL's putpalette wants them."""
+    colours = sample_colorscale(get_colorscale(name), [i / (count - 1) for i in range(count)], colortype="tuple")
+    return [round(channel * 255) for colour in colours for channel in colour]
+
+
+MAP_PIXELS = 500  # a feature map's PNG is enlarged (nearest neighbour) to about this many pixels, so it stays sharp
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def map_picture(values: np.ndarray) -> tuple[str, float, float, bool]:
+    """A feature map as a PNG data URI in the colours of map_figure (red +, blue −, white 0; gray if never negative).
+
+    Returns (uri, low, high, signed): the values at the two ends of the colour scale.
+    """
+    z = np.asarray(values, dtype=np.float64)
+    low, high = float(z.min()), float(z.max())
+    signed = low < 0
+    if signed:
+        limit = max(abs(low), abs(high)) or 1.0
+        low, high, palette = -limit, limit, _palette("RdBu_r")
+    else:
+        palette = _palette("gray")
+    span = (high - low) or 1.0
+    index = np.rint((z - low) / span * 255).clip(0, 255).astype(np.uint8)
+    scale = max(1, MAP_PIXELS // max(index.shape))
+    index = np.repeat(np.repeat(index, scale, axis=0), scale, axis=1)
+    return png_uri(index, palette), low, high, signed
 
 
 def _cell_text(z: np.ndarray, decimals: int, marked: np.ndarray | None, mark: str) -> list[list[str]]:
@@ -135,6 +184,7 @@ def matrix_figure(
 
 
 @_shared
+@_shared
 def bar_figure(labels: list[str], values: np.ndarray, highlight: int, title: str, percent: bool = True, height: int = 360) -> go.Figure:
     """Horizontal bars, one per class, the highlighted one in a strong colour."""
     colors = ["#d62728" if i == highlight else "#9ecae1" for i in range(len(labels))]
@@ -149,26 +199,30 @@ def bar_figure(labels: list[str], values: np.ndarray, highlight: int, title: str
 
 @_shared
 def mosaic_figure(maps: np.ndarray, title: str, hover: str, height: int = 560) -> go.Figure:
-    """C feature maps (C×H×W) tiled in a grid, each scaled to its own range; hover gives channel and raw value."""
+    """C feature maps (C×H×W) tiled in a grid, each scaled to its own range; hover names the channel under the pointer.
+
+    `hover` is the hover text of a tile, with %{z} for its channel. The tiles are one PNG: a number per pixel for
+    the 64 maps of a layer was a megabyte a rerun.
+    """
     channels, rows, cols = maps.shape
     per_row = int(np.ceil(np.sqrt(channels)))
     grid_rows = int(np.ceil(channels / per_row))
     gap = 1
-    shown = np.full((grid_rows * (rows + gap) - gap, per_row * (cols + gap) - gap), np.nan, dtype=np.float32)
-    raw = np.full_like(shown, np.nan)
-    channel = np.full(shown.shape, -1, dtype=np.int16)
+    index = np.full((grid_rows * (rows + gap) - gap, per_row * (cols + gap) - gap), 255, dtype=np.uint8)
+    tile_of = np.full((grid_rows, per_row), np.nan, dtype=np.float32)
     for c in range(channels):
         r0, c0 = (c // per_row) * (rows + gap), (c % per_row) * (cols + gap)
-        tile = maps[c]
+        tile = maps[c].astype(np.float64)
         span = float(tile.max() - tile.min())
-        shown[r0 : r0 + rows, c0 : c0 + cols] = (tile - tile.min()) / span if span > 0 else 0.0
-        raw[r0 : r0 + rows, c0 : c0 + cols] = tile
-        channel[r0 : r0 + rows, c0 : c0 + cols] = c
-    shown = np.where(np.isnan(shown), np.nan, np.rint(shown * 255)).astype(np.float32)
-    customdata = np.stack([channel.astype(np.float32), raw], axis=-1)  # float32: half of what stacking would give
-    return go.Figure(go.Heatmap(z=shown, customdata=customdata, colorscale="Viridis", showscale=False, zmin=0, zmax=255,
-                                hovertemplate=hover + "<extra></extra>", hoverongaps=False),
-                     _square_layout(height, title, ticks=False))
+        index[r0 : r0 + rows, c0 : c0 + cols] = np.rint((tile - tile.min()) / span * 254) if span > 0 else 0
+        tile_of[c // per_row, c % per_row] = c
+    # 255 shades of Viridis and white (index 255) for the gaps: one byte a pixel, a third of an RGB PNG.
+    palette = _palette("Viridis", 255) + [255, 255, 255]
+    picture = go.Image(source=png_uri(index, palette), hoverinfo="skip")
+    # One invisible cell per tile carries the hover: 64 numbers instead of one per pixel.
+    tiles = go.Heatmap(z=tile_of, x0=(cols - 1) / 2, dx=cols + gap, y0=(rows - 1) / 2, dy=rows + gap, opacity=0,
+                       showscale=False, hoverongaps=False, hovertemplate=hover + "<extra></extra>")
+    return go.Figure([picture, tiles], _square_layout(height, title, ticks=False))
 
 
 @_shared
@@ -179,4 +233,63 @@ def heatmap_figure(matrix: np.ndarray, x: list[str], y: list[str], title: str, h
                    hovertemplate=hover + "<extra></extra>", showscale=False),
         dict(title=dict(text=title), height=height, margin=dict(l=10, r=10, t=40, b=10), dragmode=False,
              yaxis=dict(autorange="reversed")),
+    )
+
+
+@_shared
+def overlay_figure(pixels: np.ndarray, heat: np.ndarray, title: str, hover: str, height: int = 360) -> go.Figure:
+    """A saliency map in [0, 1] over the 32×32 image the network saw, half transparent, its value on hover."""
+    return go.Figure(
+        [go.Image(z=pixels, hoverinfo="skip"),
+         go.Heatmap(z=heat.astype(np.float32), zmin=0, zmax=1, colorscale="Inferno", opacity=0.55,
+                    colorbar=dict(thickness=12), hovertemplate=hover + "<extra></extra>")],
+        _square_layout(height, title, ticks=False),
+    )
+
+
+@_shared
+def curves_figure(x: np.ndarray, series: tuple[tuple[str, np.ndarray], ...], title: str, x_title: str, y_title: str,
+                  percent: bool = False, floor: tuple[str, float] | None = None, height: int = 340) -> go.Figure:
+    """Lines over epochs (or steps), one per named series; `floor` draws a labelled dashed horizontal line."""
+    traces = [go.Scatter(x=x, y=y, name=name, mode="lines+markers" if len(x) <= 60 else "lines") for name, y in series]
+    shapes, annotations = [], []
+    if floor is not None:
+        label, value = floor
+        shapes.append(dict(type="line", xref="paper", x0=0, x1=1, y0=value, y1=value, line=dict(color="#888", dash="dash")))
+        annotations.append(dict(text=label, xref="paper", x=1, xanchor="right", y=value, yanchor="bottom", showarrow=False))
+    yaxis = dict(title=dict(text=y_title), rangemode="tozero")
+    if percent:
+        yaxis |= dict(tickformat=".0%", range=[0, 1])
+    return go.Figure(traces, dict(title=dict(text=title), height=height, margin=dict(l=10, r=10, t=40, b=10), dragmode=False,
+                                  xaxis=dict(title=dict(text=x_title)), yaxis=yaxis, shapes=shapes, annotations=annotations,
+                                  legend=dict(orientation="h", y=-0.25), hovermode="x unified", template=NO_TEMPLATE))
+
+
+@_shared
+def slices_figure(slices: np.ndarray, title: str, hover: str, height: int = 460) -> go.Figure:
+    """One filter's k×k slices (C_in×k×k) tiled in a grid on one colour scale centred on 0, so slices compare."""
+    channels, rows, cols = slices.shape
+    per_row = int(np.ceil(np.sqrt(channels)))
+    grid_rows = int(np.ceil(channels / per_row))
+    z = np.full((grid_rows * (rows + 1) - 1, per_row * (cols + 1) - 1), np.nan, dtype=np.float32)
+    channel = np.full(z.shape, -1, dtype=np.float32)
+    for c in range(channels):
+        r0, c0 = (c // per_row) * (rows + 1), (c % per_row) * (cols + 1)
+        z[r0 : r0 + rows, c0 : c0 + cols] = slices[c]
+        channel[r0 : r0 + rows, c0 : c0 + cols] = c
+    limit = float(np.nanmax(np.abs(z))) or 1.0
+    return go.Figure(go.Heatmap(z=z, customdata=channel, colorscale="RdBu_r", zmid=0, zmin=-limit, zmax=limit,
+                                colorbar=dict(thickness=12), hoverongaps=False, hovertemplate=hover + "<extra></extra>"),
+                     _square_layout(height, title, ticks=False))
+
+
+@_shared
+def norms_figure(norms: np.ndarray, title: str, x_title: str, y_title: str, hover: str, height: int = 460) -> go.Figure:
+    """An n × C_in matrix of slice norms: one row per filter, one column per input channel."""
+    return go.Figure(
+        go.Heatmap(z=norms.astype(np.float32), colorscale="Viridis", zmin=0, colorbar=dict(thickness=12),
+                   hovertemplate=hover + "<extra></extra>"),
+        dict(title=dict(text=title), height=height, margin=dict(l=10, r=10, t=40, b=10), dragmode=False,
+             xaxis=dict(title=dict(text=x_title), showgrid=False), template=NO_TEMPLATE,
+             yaxis=dict(title=dict(text=y_title), autorange="reversed", showgrid=False)),
     )

@@ -1,0 +1,130 @@
+"""cnn_core.live: the shipped subset, the training loop's contract (progress, stop, divergence) and its numbers."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import time
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cnn_core import InputError
+from cnn_core.data import CLASSES
+from cnn_core.live import DIVERGED_LOSS, LiveConfig, binned, filter_image, load_subset, train
+from tests.conftest import DATA, encode
+
+TINY = LiveConfig(layers=1, width=8, batch_size=32, epochs=2, learning_rate=0.003)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_subset()
+
+
+@pytest.fixture(scope="module")
+def small(data):
+    """1,600 training and 200 held-out images, every class equally (the subset is sorted by class)."""
+    train_x, train_y, test_x, test_y = data
+    return train_x[::3][:1600], train_y[::3][:1600], test_x[::5], test_y[::5]
+
+
+def test_subset_is_fixed_balanced_and_in_class_order(data) -> None:
+    train_x, train_y, test_x, test_y = data
+    assert train_x.shape == (5000, 32, 32, 3) and test_x.shape == (1000, 32, 32, 3)
+    assert train_x.dtype == np.uint8 and train_y.dtype == np.int64
+    assert np.bincount(train_y).tolist() == [500] * 10 and np.bincount(test_y).tolist() == [100] * 10
+    assert (np.diff(train_y) >= 0).all() and not train_x.flags.writeable
+
+
+@pytest.mark.skipif(not (DATA / "cifar10-test-jpeg.tar.gz").is_file(), reason="needs the shared CIFAR-10 archives")
+def test_subset_holds_the_named_images_of_the_shared_archive(data) -> None:
+    with tarfile.open(DATA / "cifar10-test-jpeg.tar.gz") as archive:
+        for index, name in ((0, "airplane/0000.jpg"), (399, "cat/0099.jpg"), (999, "truck/0099.jpg")):
+            jpeg = archive.extractfile(f"cifar10-jpeg/test/{name}").read()
+            assert np.array_equal(np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB")), data[2][index]), name
+
+
+def test_a_configured_full_cifar10_folder_is_used(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    for split, count in (("train", 3), ("test", 2)):
+        for name in CLASSES[:2]:
+            folder = tmp_path / split / name
+            folder.mkdir(parents=True)
+            for i in range(count):
+                (folder / f"{i}.png").write_bytes(encode(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)))
+    train_x, train_y, test_x, test_y = load_subset(str(tmp_path))
+    assert train_x.shape == (6, 32, 32, 3) and train_y.tolist() == [0, 0, 0, 1, 1, 1] and test_y.tolist() == [0, 0, 1, 1]
+
+
+def test_short_run_learns_and_keeps_the_progress_contract(small) -> None:
+    reports, stamps = [], []
+    probe = small[2][7]
+    result = train(TINY, small, on_progress=lambda p: (reports.append(p), stamps.append(time.monotonic())), probe=probe)
+    assert result.status == "finished" and len(result.losses) == 2 * (1600 // 32)
+    assert np.mean(result.losses[-10:]) < 0.85 * np.mean(result.losses[:5])  # the loss falls
+    assert reports[0].step == 0 and reports[-1].step == len(result.losses) == reports[-1].total_steps
+    assert [p.step for p in reports] == sorted(p.step for p in reports)
+    assert max(np.diff(stamps), default=0) < 1.0  # at least once a second
+    assert reports[-1].filters.shape == (8, 3, 3, 3) and reports[-1].probe.shape == (10,)
+    assert not np.array_equal(reports[0].filters, reports[-1].filters)  # the first layer learned
+    assert reports[-1].probe == pytest.approx(result.predict(probe[None])[0], abs=1e-6)
+    # held-out accuracy, per class and the confusion matrix against the trained model and a plain loop
+    predicted = result.predict(small[2]).argmax(axis=1)
+    assert result.accuracy == pytest.approx(float((predicted == small[3]).mean()))
+    assert result.evaluations[-1] == (len(result.losses), pytest.approx(result.accuracy))
+    matrix = np.zeros((10, 10), dtype=int)
+    for truth, guess in zip(small[3], predicted):
+        matrix[truth, guess] += 1
+    assert np.array_equal(result.confusion, matrix)
+    assert result.per_class_accuracy == pytest.approx(matrix.diagonal() / matrix.sum(axis=1))
+    assert result.accuracy > 0.2  # chance is 0.1
+    trained = result.predict(small[0][:1000]).argmax(axis=1)
+    assert result.train_accuracy == pytest.approx(float((trained == small[1][:1000]).mean()))
+
+
+def test_should_stop_ends_the_run_early(small) -> None:
+    polls = []
+    result = train(TINY, small, should_stop=lambda: polls.append(1) or len(polls) > 3)
+    assert result.status == "stopped" and len(result.losses) == 3
+
+
+def test_a_huge_learning_rate_diverges_with_a_status_not_an_exception(small) -> None:
+    result = train(LiveConfig(layers=1, width=4, batch_size=32, epochs=1, optimizer="sgd", learning_rate=10.0), small)
+    assert result.status == "diverged" and not result.losses[-1] <= DIVERGED_LOSS  # NaN, inf or exploded
+    assert len(result.losses) < 1600 // 32
+
+
+def test_the_time_budget_and_step_cap_end_a_run(small) -> None:
+    assert train(LiveConfig(layers=1, width=4, batch_size=16, time_budget=1.0), small).status == "time_up"
+    capped = train(LiveConfig(layers=1, width=4, batch_size=16, max_steps=5), small)
+    assert capped.status == "step_limit" and len(capped.losses) == 5
+
+
+@pytest.mark.parametrize("change", [dict(layers=4), dict(width=7), dict(activation="swish"), dict(learning_rate=float("nan")),
+                                    dict(learning_rate=0.0), dict(epochs=0), dict(time_budget=1e9), dict(batch_size=1000)])
+def test_impossible_settings_are_refused_in_both_languages(change) -> None:
+    with pytest.raises(InputError) as caught:
+        LiveConfig(**change).validate()
+    assert caught.value.message("es") != caught.value.message("en")
+
+
+def test_binned_curve_is_the_mean_of_each_bin() -> None:
+    values = np.arange(1000, dtype=float) ** 0.5
+    x, y = binned(values, 100)
+    assert len(x) == len(y) == 100
+    for i in range(100):
+        assert y[i] == pytest.approx(values[i * 10 : i * 10 + 10].mean()) and x[i] == pytest.approx(i * 10 + 5.5)
+    assert binned([3.0, 1.0])[1].tolist() == [3.0, 1.0]
+
+
+def test_filter_image_scales_each_filter_around_grey() -> None:
+    filters = np.zeros((5, 3, 3, 3), dtype=np.float32)
+    filters[0, 0, 0, 0], filters[0, 1, 1, 1] = 2.0, -2.0
+    mosaic = filter_image(filters, scale=2, gap=1)
+    assert mosaic.shape == (2 * 7 - 1, 3 * 7 - 1, 3) and mosaic.dtype == np.uint8
+    assert mosaic[0, 0].tolist() == [255, 128, 128] and mosaic[2, 2].tolist() == [128, 0, 128]
+    assert (mosaic[:6, 7:13] == 128).all()  # an all-zero filter is grey
+    assert torch.isfinite(torch.from_numpy(filter_image(np.full((1, 3, 3, 3), np.nan, np.float32)).astype(float))).all()
