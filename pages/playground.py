@@ -15,7 +15,7 @@ from cnn_core.images import SAMPLES
 from ui.figures import png_uri
 from ui import (
     Setting, bounded_number, clickable_image, image_figure, image_picker, index_ranges, labels, map_picture, matrix_figure, num,
-    plot, share_in_url, set_link_value, show_error, t, take_image_click,
+    plot, relink, share_in_url, set_link_value, show_error, t, take_image_click,
 )
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
@@ -178,7 +178,8 @@ linked = share_in_url("playground", {
     "pg_sample": Setting(str, SAMPLES), "pg_mode": Setting(str, ("gray", "rgb")), "pg_side": Setting(int, RESOLUTIONS),
     "pg_kernel": Setting(str, KERNELS + ("custom",)), "pg_ksize": Setting(int, tuple(range(1, MAX_KERNEL_SIZE + 1, 2))),
     "pg_sigma": Setting(float, low=0.1, high=5.0), "pg_stride": Setting(int, low=1, high=64), "pg_padding": Setting(int, low=0, high=64),
-    "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_row": Setting(int, low=0), "pg_col": Setting(int, low=0),
+    "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_inspect_channel": Setting(str, CHANNELS),
+    "pg_row": Setting(int, low=0, high=MAX_MAP - 1), "pg_col": Setting(int, low=0, high=MAX_MAP - 1),
 })
 if linked and CELLS in st.query_params:
     _load_cells(st.query_params[CELLS])
@@ -296,6 +297,7 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
             inspected = st.radio(t("pg.inspector_channel_choice"), CHANNELS, format_func=labels("pg.channel_"), horizontal=True,
                                  key="pg_inspect_channel")
             channel = CHANNELS.index(inspected)
+            relink("pg_inspect_channel")  # a fragment rerun: the page's top, which keeps the link, did not run
         if fmap.ndim == 3:
             st.markdown(t("pg.inspector_channel", channel=t(f"pg.channel_{CHANNELS[channel]}")))
         _inspector(image, kernel, stride, padding, fmap, channel)
