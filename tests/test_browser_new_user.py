@@ -20,15 +20,11 @@ def test_a_clicked_pixel_is_in_the_copied_link(server: str, page: Page, browser:
     wait_idle(page)
     row, col = page.get_by_label("Output row"), page.get_by_label("Output column")
     before = (row.input_value(), col.input_value())
-    chart = page.locator(".stPlotlyChart").nth(2)  # kernel, input, feature map
-    chart.scroll_into_view_if_needed()
-    box = chart.locator(".nsewdrag").first.bounding_box()
-    assert box is not None
-    x, y = box["x"] + box["width"] * 0.2, box["y"] + box["height"] * 0.3
-    page.mouse.move(x - 3, y - 3)  # Plotly selects only the point under the hover label: hover first, as a hand does
-    page.mouse.move(x, y, steps=3)
-    expect(chart.locator(".hoverlayer .hovertext")).to_have_count(1, timeout=15_000)
-    page.mouse.click(x, y)
+    picture = page.frame_locator("iframe[title*='clickable_image']").locator("img")  # the feature map, a clickable PNG
+    picture.scroll_into_view_if_needed()
+    size = picture.bounding_box()
+    assert size is not None
+    picture.click(position={"x": size["width"] * 0.2, "y": size["height"] * 0.3})
     wait_idle(page)
     expect(row).not_to_have_value(before[0], timeout=15_000)
     clicked = (row.input_value(), col.input_value())
@@ -92,7 +88,7 @@ def test_a_phone_stacks_the_inspector_and_shows_whole_formulas(server: str, brow
         wait_idle(page)
         assert not _formulas_fit(page), _formulas_fit(page)
         _last_term_visible(page, 390)
-        boxes = page.evaluate("""() => [...document.querySelectorAll('.stPlotlyChart')].slice(3, 6)
+        boxes = page.evaluate("""() => [...document.querySelectorAll('.stPlotlyChart')].slice(2, 5)
             .map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })""")
         assert len(boxes) == 3 and all(left >= 0 and left + w <= 391 for left, _, w, _ in boxes), boxes
         assert all(boxes[i][1] + boxes[i][3] <= boxes[i + 1][1] + 1 for i in range(2)), boxes  # stacked, none overlapping
