@@ -6,7 +6,7 @@ import streamlit as st
 
 from cnn_core import conv_output_size
 from cnn_core.parameters import conv_parameters, fc_parameters
-from ui import t
+from ui import num, t
 
 st.title(t("home.title"))
 st.markdown(t("home.intro"))
@@ -16,10 +16,10 @@ small, large = fc_parameters(32, 32, 3, 1, bias=False), fc_parameters(200, 200, 
 layer = fc_parameters(200, 200, 3, 1000, bias=False)
 kernel = conv_parameters(5, 3, 1, bias=False)
 c1, c2, c3 = st.columns(3)
-c1.metric(t("home.fc_small"), f"{small:,}")
-c2.metric(t("home.fc_large"), f"{large:,}")
-c3.metric(t("home.conv_filter"), f"{kernel:,}")
-st.markdown(t("home.why_text", small=f"{small:,}", large=f"{large:,}", layer=f"{layer:,}", kernel=kernel))
+c1.metric(t("home.fc_small"), num(small))
+c2.metric(t("home.fc_large"), num(large))
+c3.metric(t("home.conv_filter"), num(kernel))
+st.markdown(t("home.why_text", small=num(small), large=num(large), layer=num(layer), kernel=kernel, neurons=num(1000)))
 st.page_link("pages/parameters.py", label=t("home.go_parameters"), icon="🧮")
 
 st.header(t("home.blocks_header"))
