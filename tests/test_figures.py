@@ -1,4 +1,4 @@
-"""The shared figure builders: the numbers printed in cells, and the JSON the browser gets."""
+"""The shared figure builders: the numbers printed in cells and the window ⊙ kernel = products picture."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from ui.figures import _cell_text
+from ui.figures import _cell_text, product_figure
 
 
 def test_cells_print_numbers_as_a_student_writes_them() -> None:
@@ -15,6 +15,18 @@ def test_cells_print_numbers_as_a_student_writes_them() -> None:
     assert _cell_text(z, 3, None, "", "es") == [["0", "0,333", "\u22122,5"], ["1.234", "0,0001", "7"]]
     marked = np.array([[True, False, False], [False, False, True]])
     assert _cell_text(z, 3, marked, " ᵖ")[0][0] == "0 ᵖ" and _cell_text(z, 3, marked, " ᵖ")[1][2] == "7 ᵖ"
+
+
+def test_product_figure_has_three_panels_with_their_own_colours() -> None:
+    window = np.array([[0.0, 10.0], [20.0, 30.0]])
+    kernel = np.array([[1.0, -1.0], [0.5, 0.0]])
+    fig = product_figure(window, kernel, window * kernel, ("W", "K", "P"), marked=np.array([[True, False], [False, False]]),
+                         mark=" ᵖ")
+    w, k, p = fig.data
+    assert (w.xaxis, k.xaxis, p.xaxis) == ("x", "x2", "x3")
+    assert np.array_equal(p.z, window * kernel) and p.text[0][1] == "\u221210" and w.text[0][0].endswith("ᵖ")
+    assert (w.zmax, k.zmax, p.zmax) == (30.0, 1.0, 10.0)  # each matrix coloured on its own scale
+    assert [a.text for a in fig.layout.annotations] == ["W", "K", "P", "⊙", "="]
 
 
 def test_the_fast_json_engine_sends_the_same_figure() -> None:

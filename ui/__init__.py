@@ -6,7 +6,7 @@ from .common import (
     share_in_url, show_error, t, take_click, take_image_click,
 )
 from .figures import (
-    bar_figure, editable, heatmap_figure, image_figure, map_figure, map_picture, matrix_figure, mosaic_figure,
+    bar_figure, editable, heatmap_figure, image_figure, map_figure, map_picture, matrix_figure, mosaic_figure, product_figure,
 )
 from .figures import curves_figure, norms_figure, overlay_figure, slices_figure
 from .common import network_saliency
@@ -15,6 +15,6 @@ __all__ = [
     "Setting", "bounded_number", "index_ranges", "latex_number", "num", "pct", "plot", "presenter_mode", "relink", "say_if_page_unknown",
     "set_link_value", "share_in_url", "take_click", "clickable_image", "take_image_click", "map_picture",
     "bar_figure", "editable", "heatmap_figure", "image_figure", "image_picker", "labels", "language_selector", "map_figure",
-    "matrix_figure", "mosaic_figure", "network_layers", "network_logits", "network_maps", "network_ready", "show_error", "t",
+    "matrix_figure", "mosaic_figure", "network_layers", "network_logits", "network_maps", "network_ready", "product_figure", "show_error", "t",
     "curves_figure", "network_saliency", "norms_figure", "overlay_figure", "slices_figure",
 ]

@@ -187,6 +187,33 @@ def matrix_figure(
 
 @_shared
 @_shared
+def product_figure(
+    window: np.ndarray, kernel: np.ndarray, products: np.ndarray, titles: tuple[str, str, str],
+    marked: np.ndarray | None = None, mark: str = "", lang: str = "en",
+) -> go.Figure:
+    """Window ⊙ kernel = products: the three matrices of one output value side by side, each with its own colours."""
+    side = max(kernel.shape)
+    ticks = side <= 15
+    domains = ((0.0, 0.29), (0.355, 0.645), (0.71, 1.0))
+    layout: dict = dict(height=_matrix_height(side), margin=dict(l=10, r=10, t=40, b=10), dragmode=False, annotations=[],
+                        template=NO_TEMPLATE)
+    traces = []
+    for i, (matrix, title) in enumerate(zip((window, kernel, products), titles)):
+        axes = "" if i == 0 else str(i + 1)
+        z = np.asarray(matrix, dtype=np.float64)
+        traces.append(_cells(z, _cell_text(z, 3, marked if i == 0 else None, mark, lang), axes))
+        layout[f"xaxis{axes}"] = dict(domain=domains[i], showgrid=False, zeroline=False, constrain="domain",
+                                      showticklabels=ticks, dtick=1)
+        layout[f"yaxis{axes}"] = dict(showgrid=False, zeroline=False, constrain="domain", showticklabels=ticks, dtick=1,
+                                      autorange="reversed", scaleanchor=f"x{axes}")
+        layout["annotations"].append(dict(text=title, xref=f"x{axes} domain", x=0.5, yref="paper", y=1.0, yanchor="bottom",
+                                          showarrow=False, font=dict(size=16)))
+    for x, symbol in ((0.3225, "⊙"), (0.6775, "=")):
+        layout["annotations"].append(dict(text=symbol, xref="paper", x=x, yref="paper", y=0.5, showarrow=False, font=dict(size=26)))
+    return go.Figure(traces, layout)
+
+
+@_shared
 def bar_figure(labels: list[str], values: np.ndarray, highlight: int, title: str, percent: bool = True, height: int = 360,
                lang: str = "en") -> go.Figure:
     """Horizontal bars, one per class, the highlighted one in a strong colour."""
