@@ -29,6 +29,7 @@ with b1:
     st.subheader(t("home.conv_header"))
     st.markdown(t("home.conv_text", out=out))
     st.page_link("pages/playground.py", label=t("home.go_playground"), icon="🔍")
+    st.page_link("pages/conv_layer.py", label=t("nav.conv_layer"), icon="🧱")
     st.page_link("pages/receptive_field.py", label=t("home.go_receptive"), icon="🎯")
 with b2:
     st.subheader(t("home.pool_header"))
@@ -46,6 +47,8 @@ l1, l2, l3 = st.columns(3)
 l1.page_link("pages/predictions.py", label=t("home.go_network"), icon="🧠")
 l2.page_link("pages/backprop.py", label=t("home.go_backprop"), icon="⛓️")
 l3.page_link("pages/augmentation.py", label=t("home.go_augmentation"), icon="🔀")
+l1.page_link("pages/train.py", label=t("nav.train"), icon="🏋️")
+l2.page_link("pages/network_training.py", label=t("nav.network_training"), icon="📈")
 
 st.header(t("home.apps_header"))
 a1, a2, a3 = st.columns(3)

@@ -13,10 +13,7 @@ import cnn_core.i18n
 from cnn_core.i18n import catalogue
 from tests.conftest import ROOT, open_app
 
-# The network page's numbers and its model card's English text are issue 9b's work (pages/predictions.py, network.json):
-# expected to fail until that branch is merged; strict=False so that it turns green by itself then.
-PAGES = [pytest.param(name, marks=pytest.mark.xfail(reason="network page: issue 9b", strict=False)) if name == "predictions.py"
-         else name for name in sorted(p.name for p in (ROOT / "pages").glob("*.py"))]
+PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py"))
 # A comma before exactly three digits (3,072) or a decimal point between digits (0.5), outside longer digit runs.
 ENGLISH_NUMBER = re.compile(r"(?<![\d.,])[1-9]\d{0,2}(?:,\d{3})+(?![\d,])"  # 3,072 · 120,000
                             r"|(?<![\d.,])(?:0\.\d+|\d+\.(?!\d{3}(?!\d))\d+)(?![\d.])")  # 0.5 · 12.25, not 3.072
