@@ -3,7 +3,7 @@
 import streamlit as st
 import torch
 
-from ui import language_selector, presenter_mode, t
+from ui import language_selector, presenter_mode, say_if_page_unknown, t
 
 # One thread per computation: a class's sessions already run in parallel, and two threads per tiny tensor
 # operation fight each other (measured: convolve 8–60 ms with 2 threads, under 1 ms with 1, on the 2-core server).
@@ -40,5 +40,7 @@ pages = {
         st.Page("pages/quiz.py", title=t("nav.quiz"), icon=":material/check_circle:", url_path="quiz"),
     ],
 }
-st.navigation(pages).run()
+page = st.navigation(pages)
+say_if_page_unknown([p for section in pages.values() for p in section])
+page.run()
 st.sidebar.caption(t("app.footer"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -15,6 +16,7 @@ from .errors import InputError
 
 FORMATS: tuple[str, ...] = ("PNG", "JPEG", "WEBP", "BMP", "GIF", "TIFF")
 MAX_PIXELS = 40_000_000  # larger images are refused before decoding (decompression bombs)
+MAX_FILE_MB = 10  # larger files are refused here, with a message, rather than by Streamlit's uploader (see config.toml)
 WORKING_SIDE = 1024  # longest side after loading: enough detail, still interactive
 SAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "samples"
 
@@ -60,10 +62,26 @@ def _to_rgb(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
 
 
+def _header_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the file's header, read by the format's own Pillow plugin (Image.open refuses a bomb first)."""
+    Image.init()
+    for name in FORMATS:
+        factory, accept = Image.OPEN.get(name, (None, None))
+        if factory is None or (accept is not None and not accept(data[:16])):
+            continue
+        try:
+            return factory(io.BytesIO(data)).size
+        except Exception:  # noqa: BLE001 - any failure means only that the header does not say
+            continue
+    return None
+
+
 def open_image(data: bytes, max_side: int | None = WORKING_SIDE) -> LoadedImage:
     """Decode an uploaded file into RGB pixels, refusing what is not a usable image."""
     if not data:
         raise ImageError("err.image_empty")
+    if len(data) > MAX_FILE_MB * 1_000_000:
+        raise ImageError("err.file_too_large", size=math.ceil(len(data) / 1_000_000), limit=MAX_FILE_MB)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -82,7 +100,10 @@ def open_image(data: bytes, max_side: int | None = WORKING_SIDE) -> LoadedImage:
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError("err.image_too_large", width="?", height="?", limit=MAX_PIXELS // 1_000_000) from None
+        size = _header_size(data)
+        if size is None:
+            raise ImageError("err.image_too_large_unknown", limit=MAX_PIXELS // 1_000_000) from None
+        raise ImageError("err.image_too_large", width=size[0], height=size[1], limit=MAX_PIXELS // 1_000_000) from None
     except UnidentifiedImageError:
         raise ImageError("err.image_corrupt" if data.startswith(_SIGNATURES) else "err.image_unreadable") from None
     except (OSError, ValueError, SyntaxError, EOFError, IndexError):

@@ -74,7 +74,7 @@ def validate_kernel(kernel: object) -> np.ndarray:
         raise InputError("err.kernel_shape", rows=rows, cols=cols, max=MAX_KERNEL_SIZE)
     if not np.isfinite(array).all():
         r, c = np.argwhere(~np.isfinite(array))[0]
-        raise InputError("err.kernel_not_finite", row=int(r) + 1, col=int(c) + 1)
+        raise InputError("err.kernel_not_finite", row=int(r), col=int(c))
     return array
 
 
@@ -82,9 +82,9 @@ _FRACTION = re.compile(r"^\s*([+-]?\d+(?:[.,]\d+)?)\s*/\s*(\d+(?:[.,]\d+)?)\s*$"
 
 
 def parse_cell(cell: object, row: int, col: int) -> float:
-    """One kernel cell as a number: accepts numbers, '0.5', '0,5' and fractions such as '1/9'."""
+    """One kernel cell (row and col counted from 0, as the figures do) as a number: numbers, '0.5', '0,5', '1/9'."""
     if cell is None or (isinstance(cell, float) and math.isnan(cell)) or (isinstance(cell, str) and not cell.strip()):
-        raise InputError("err.cell_empty", row=row + 1, col=col + 1)
+        raise InputError("err.cell_empty", row=row, col=col)
     if isinstance(cell, (int, float, np.integer, np.floating)) and not isinstance(cell, bool):
         value = float(cell)
     else:
@@ -97,9 +97,9 @@ def parse_cell(cell: object, row: int, col: int) -> float:
             else:
                 value = float(text.replace(",", "."))
         except ValueError:
-            raise InputError("err.cell_not_number", row=row + 1, col=col + 1, text=text[:20]) from None
+            raise InputError("err.cell_not_number", row=row, col=col, text=text[:20]) from None
     if not math.isfinite(value):
-        raise InputError("err.kernel_not_finite", row=row + 1, col=col + 1)
+        raise InputError("err.kernel_not_finite", row=row, col=col)
     return value
 
 
@@ -113,7 +113,12 @@ def parse_kernel(cells: Sequence[Sequence[object]]) -> np.ndarray:
     return validate_kernel([[parse_cell(cell, r, c) for c, cell in enumerate(row)] for r, row in enumerate(rows)])
 
 
-def parse_kernel_text(text: str) -> np.ndarray:
-    """A kernel written as text, one row per line, cells separated by spaces, tabs, semicolons or ', '."""
+def kernel_text_cells(text: str) -> list[list[str]]:
+    """A kernel written as text, one row per line, cells separated by spaces, tabs, semicolons or ', ': its cells."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
-    return parse_kernel([re.split(r"[\s;]+|,\s+", line.strip().strip("[]").strip()) for line in lines])
+    return [re.split(r"[\s;]+|,\s+", line.strip().strip("[]").strip()) for line in lines]
+
+
+def parse_kernel_text(text: str) -> np.ndarray:
+    """A kernel written as text (see kernel_text_cells), validated."""
+    return parse_kernel(kernel_text_cells(text))

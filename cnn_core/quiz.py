@@ -160,7 +160,7 @@ def _chain_question(rng: random.Random) -> Question:
             **{name: round(value, 4) for name, value in factors.items()}}
     # Three decimals asked; leave room for a student who rounds σ(z) to three decimals along the way.
     tolerance = max(0.02 * abs(answer), 0.0015)
-    return Question("chain_rule", variant, f"quiz.q_chain_{variant}", params, "decimal", answer, "quiz.exp_chain", work,
+    return Question("chain_rule", variant, f"quiz.q_chain_{variant}", params, "decimal", answer, f"quiz.exp_chain_{variant}", work,
                     tolerance=tolerance)
 
 

@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnn_core import InputError
 from cnn_core.parameters import LECTURE_PRESETS, ParameterCount, conv_count, fc_count, growth
-from ui import Setting, latex_number, num, plot, share_in_url, show_error, t
+from ui import Setting, bounded_number, latex_number, num, plot, share_in_url, show_error, t
 
 SIDES = np.unique(np.geomspace(8, 512, 60).round().astype(np.int64))
 FIELDS = {"width": 32, "height": 32, "channels": 3, "neurons": 100, "filters": 32, "kernel": 5}
@@ -29,8 +29,8 @@ def _forget_preset() -> None:
 def _int_input(column, field: str) -> int:
     key = f"params_{field}"
     st.session_state.setdefault(key, FIELDS[field])  # a default in the state, not the widget: presets write the state
-    return int(column.number_input(t(f"params.{field}"), 1, LIMITS[field], step=1, key=key, help=t(f"params.{field}_help"),
-                                   on_change=_forget_preset))
+    return bounded_number(column, t(f"params.{field}"), 1, LIMITS[field], key=key, help=t(f"params.{field}_help"),
+                          on_change=_forget_preset)
 
 
 def _formula(symbols: str, values: str, count: ParameterCount, bias_symbol: str) -> str:
@@ -38,8 +38,9 @@ def _formula(symbols: str, values: str, count: ParameterCount, bias_symbol: str)
     weights, total = latex_number(count.weights), latex_number(count.total)
     if count.biases:
         biases = latex_number(count.biases)
-        return rf"{symbols} + {bias_symbol} = {values} + {biases} = {weights} + {biases} = {total}"
-    return rf"{symbols} = {values} = {total}"
+        # Two lines: on one, a projector at 1280×720 cut the total off ("… = 307 3").
+        return rf"\begin{{aligned}}&{symbols} + {bias_symbol} = {values} + {biases} \\ &= {weights} + {biases} = {total}\end{{aligned}}"
+    return rf"\begin{{aligned}}&{symbols} = {values} \\ &= {total}\end{{aligned}}"
 
 
 def _growth_figure(fc: np.ndarray, conv: np.ndarray, channels: int, neurons: int, kernel: int, filters: int,
@@ -51,12 +52,15 @@ def _growth_figure(fc: np.ndarray, conv: np.ndarray, channels: int, neurons: int
                              line=dict(color="#d62728", width=3), hovertemplate=hover))
     fig.add_trace(go.Scatter(x=SIDES, y=conv, mode="lines", name=t("params.trace_conv", n=filters, k=kernel),
                              line=dict(color="#1f77b4", width=3), hovertemplate=hover))
-    if side is not None:
-        fig.add_vline(x=side, line=dict(color="#888", dash="dot"), annotation_text=t("params.your_image", side=side))
+    if side is not None:  # on a log axis a shape's x is the exponent: x=32 drew the line at 10³² and stretched the axis
+        x = float(np.log10(side)) if log else side
+        fig.add_vline(x=x, line=dict(color="#888", dash="dot"), annotation_text=t("params.your_image", side=side),
+                      annotation_position="top left" if side > SIDES[len(SIDES) // 2] else "top right")
     fig.update_layout(
         height=420, margin=dict(l=10, r=10, t=40, b=10), dragmode=False,
         title=dict(text=t("params.chart_title", channels=channels)), legend=dict(orientation="h", y=-0.2),
-        xaxis=dict(title=t("params.axis_side", channels=channels), type="log" if log else "linear"),
+        xaxis=dict(title=t("params.axis_side", channels=channels), type="log" if log else "linear",
+                   range=[float(np.log10(SIDES[0])), float(np.log10(SIDES[-1]))] if log else [0, SIDES[-1]]),
         yaxis=dict(title=t("params.axis_count"), type="log" if log else "linear"),
     )
     return fig

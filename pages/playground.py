@@ -21,10 +21,11 @@ from cnn_core import (
     to_grayscale,
 )
 from cnn_core.images import SAMPLES
-from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
+from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE, kernel_text_cells
 from cnn_core.layer import window_span
 from ui import (
     Setting,
+    bounded_number,
     clickable_image,
     image_figure,
     image_picker,
@@ -35,7 +36,7 @@ from ui import (
     matrix_figure,
     num,
     plot,
-    product_figure,
+    relink,
     set_link_value,
     share_in_url,
     show_error,
@@ -44,11 +45,12 @@ from ui import (
 )
 from ui.common import current_language
 from ui.downloads import array_download
-from ui.figures import window_figure
+from ui.figures import png_uri, window_figure
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
 CHANNELS = ("R", "G", "B")
 CELLS = "pg_cells"  # the custom kernel in the link
+MAX_MAP = max(RESOLUTIONS) + 2 * 64  # the largest feature map: 1×1 kernel, stride 1, the largest padding
 
 
 def _apply_same(shape: tuple[int, int]) -> None:
@@ -63,31 +65,49 @@ def _apply_same(shape: tuple[int, int]) -> None:
         st.session_state.pg_same_error = error
 
 
-def _custom_kernel() -> np.ndarray | None:
-    """The kernel the student types cell by cell (numbers, 0,5 or fractions like 1/9)."""
-    c1, c2, c3 = st.columns(3)
-    rows = int(c1.number_input(t("pg.rows"), 1, MAX_KERNEL_SIZE, 3, key="pg_rows"))
-    cols = int(c2.number_input(t("pg.cols"), 1, MAX_KERNEL_SIZE, 3, key="pg_cols"))
-    start = c3.selectbox(t("pg.start_from"), ("zeros",) + KERNELS, format_func=labels("kernel."), key="pg_start")
+def _starting_cells(rows: int, cols: int, start: str) -> list[list[str]]:
+    """The editor's cells for a new size: the cells typed before wherever they still fit, else the preset (or 0)."""
     base = np.zeros((rows, cols))
     if start != "zeros":
         preset = get_kernel(start, 3)
         r0, c0 = (rows - 3) // 2, (cols - 3) // 2
         rs, cs = slice(max(r0, 0), min(r0 + 3, rows)), slice(max(c0, 0), min(c0 + 3, cols))
         base[rs, cs] = preset[rs.start - r0 : rs.stop - r0, cs.start - c0 : cs.stop - c0]
+    cells = [[f"{v:.4g}" for v in row] for row in base]
+    typed_from, typed = st.session_state.get("pg_typed", (None, []))
+    if typed_from == start:  # a new preset replaces the typed cells; a new size keeps them
+        for r, row in enumerate(typed[:rows]):
+            cells[r][: min(len(row), cols)] = row[:cols]
+    return cells
+
+
+def _custom_kernel() -> np.ndarray | None:
+    """The kernel the student types cell by cell (numbers, 0,5 or fractions like 1/9)."""
+    c1, c2, c3 = st.columns(3)
+    rows = int(c1.number_input(t("pg.rows"), 1, MAX_KERNEL_SIZE, 3, key="pg_rows"))
+    cols = int(c2.number_input(t("pg.cols"), 1, MAX_KERNEL_SIZE, 3, key="pg_cols"))
+    start = c3.selectbox(t("pg.start_from"), ("zeros",) + KERNELS, format_func=labels("kernel."), key="pg_start")
     how = st.radio(t("pg.custom_input"), ("table", "text"), format_func=labels("pg.custom_"), horizontal=True, key="pg_custom_how")
+    if st.session_state.get("pg_editor_for") != (rows, cols, start, how):  # a fresh editor (its own key) for a new size
+        st.session_state.pg_editor_for = (rows, cols, start, how)
+        st.session_state.pg_editor_cells = _starting_cells(rows, cols, start)
+        st.session_state.pg_editor_id = st.session_state.get("pg_editor_id", 0) + 1
+    cells, editor = st.session_state.pg_editor_cells, st.session_state.pg_editor_id
     st.caption(t("pg.custom_help"))
     try:
         if how == "text":
-            text = st.text_area(t("pg.custom_text_label"), "\n".join(" ".join(f"{v:.4g}" for v in row) for row in base),
-                                key=f"pg_text_{rows}_{cols}_{start}", height=max(68, 40 + 24 * rows))
+            text = st.text_area(t("pg.custom_text_label"), "\n".join(" ".join(row) for row in cells),
+                                key=f"pg_text_{editor}", height=max(68, 40 + 24 * rows))
+            st.session_state.pg_typed = (start, kernel_text_cells(text))
             return parse_kernel_text(text)
-        cells = pd.DataFrame([[f"{v:.4g}" for v in row] for row in base], columns=[str(c + 1) for c in range(cols)])
+        table = pd.DataFrame(cells, columns=[str(c) for c in range(cols)])  # 0-based, as the figures' indices
         edited = st.data_editor(
-            cells, key=f"pg_editor_{rows}_{cols}_{start}", width="content",
-            column_config={c: st.column_config.TextColumn(c, width="small") for c in cells.columns},
+            table, key=f"pg_editor_{editor}", width="content",
+            column_config={c: st.column_config.TextColumn(c, width="small") for c in table.columns},
         )
-        return parse_kernel(edited.to_numpy(dtype=object).tolist())
+        typed = edited.to_numpy(dtype=object).tolist()
+        st.session_state.pg_typed = (start, [["" if v is None else str(v) for v in row] for row in typed])
+        return parse_kernel(typed)
     except InputError as error:
         show_error(error)
         return None
@@ -106,18 +126,21 @@ def _load_cells(text: str) -> None:
         st.toast(t("app.bad_url_value", setting=CELLS, value=text[:30]), icon=":material/warning:")
         return
     rows, cols = kernel.shape
-    st.session_state.update(pg_rows=rows, pg_cols=cols, pg_start="zeros", pg_custom_how="text")
-    st.session_state[f"pg_text_{rows}_{cols}_zeros"] = "\n".join(" ".join(row.split(",")) for row in text.split("|"))
+    st.session_state.update(pg_rows=rows, pg_cols=cols, pg_start="zeros", pg_custom_how="text", pg_editor_for=None,
+                            pg_typed=("zeros", [row.split(",") for row in text.split("|")]))
 
 
 def _size_formula(steps: SizeSteps, symbol: str) -> str:
-    lecture = rf"{symbol} = \frac{{m - k + 2p}}{{s}} + 1"
-    numbers = rf"\frac{{{steps.m} - {steps.k} + 2 \cdot {steps.p}}}{{{steps.s}}} + 1 = \frac{{{steps.numerator}}}{{{steps.s}}} + 1"
+    """The lecture's formula with the student's numbers, one step a line: a long line was cut off on a projector or phone."""
+    lecture = rf"{symbol} &= \frac{{m - k + 2p}}{{s}} + 1"
+    numbers = rf"&= \frac{{{steps.m} - {steps.k} + 2 \cdot {steps.p}}}{{{steps.s}}} + 1 = \frac{{{steps.numerator}}}{{{steps.s}}} + 1"
     if steps.exact:
-        return rf"{lecture} = {numbers} = {steps.quotient} + 1 = {steps.output}"
-    floor = rf"\left\lfloor \frac{{{steps.numerator}}}{{{steps.s}}} \right\rfloor + 1"
-    quotient = latex_number(steps.numerator / steps.s)
-    return rf"{lecture} = {numbers} \;\rightarrow\; {floor} = \lfloor {quotient} \rfloor + 1 = {steps.quotient} + 1 = {steps.output}"
+        lines = [lecture, numbers, rf"&= {steps.quotient} + 1 = {steps.output}"]
+    else:
+        quotient = latex_number(steps.numerator / steps.s)
+        floor = rf"&\rightarrow\; \left\lfloor \frac{{{steps.numerator}}}{{{steps.s}}} \right\rfloor + 1 = \lfloor {quotient} \rfloor + 1"
+        lines = [lecture, numbers, floor, rf"&= {steps.quotient} + 1 = {steps.output}"]
+    return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}"
 
 
 def _arithmetic(steps: dict[str, SizeSteps], computed: tuple[int, int], dilation: int = 1, kernel: tuple[int, int] = (0, 0)) -> None:
@@ -175,9 +198,11 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
     if dilation > 1:
         span, taps, pad = window_span(image[:, :, channel] if image.ndim == 3 else image, ex.top, ex.left, kernel.shape, dilation)
         plot(window_figure(span[0], taps, pad, t("pg.span_title", span=span.shape[1], d=dilation)), "pg_span")
-    plot(product_figure(window, kernel, ex.products[:, :, channel], (t("pg.window"), t("pg.kernel_matrix"), t("pg.products")),
-                        marked=ex.is_padding, mark=" ᵖ", lang=current_language()), "pg_products",
-         alt=t("alt.pg_products"))
+    # Three figures in columns, not one: columns stack on a phone, and each title grows with the presenter view.
+    w_col, k_col, p_col = st.columns(3)
+    plot(matrix_figure(window, t("pg.window"), marked=ex.is_padding, mark=" ᵖ", decimals=4, lang=current_language()), "pg_window", w_col)
+    plot(matrix_figure(kernel, "⊙ " + t("pg.kernel_matrix"), decimals=4, lang=current_language()), "pg_window_kernel", k_col)
+    plot(matrix_figure(ex.products[:, :, channel], "= " + t("pg.products"), decimals=4, lang=current_language()), "pg_products", p_col)
     total = float(ex.sums[channel])
     terms = [f"({num(w)})·({num(x)})" for w, x in zip(kernel.ravel(), window.ravel())]
     if len(terms) <= 25:
@@ -192,7 +217,8 @@ linked = share_in_url("playground", {
     "pg_sample": Setting(str, SAMPLES), "pg_mode": Setting(str, ("gray", "rgb")), "pg_side": Setting(int, RESOLUTIONS),
     "pg_kernel": Setting(str, KERNELS + ("custom",)), "pg_ksize": Setting(int, tuple(range(1, MAX_KERNEL_SIZE + 1, 2))),
     "pg_sigma": Setting(float, low=0.1, high=5.0), "pg_stride": Setting(int, low=1, high=64), "pg_padding": Setting(int, low=0, high=64),
-    "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_dilation": Setting(int, low=1, high=8), "pg_row": Setting(int, low=0), "pg_col": Setting(int, low=0),
+    "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_inspect_channel": Setting(str, CHANNELS), "pg_dilation": Setting(int, low=1, high=8),
+    "pg_row": Setting(int, low=0, high=MAX_MAP - 1), "pg_col": Setting(int, low=0, high=MAX_MAP - 1),
 })
 if linked and CELLS in st.query_params:
     _load_cells(st.query_params[CELLS])
@@ -229,9 +255,9 @@ if kernel is not None:
 
 with st.sidebar:
     st.header(t("pg.stride_padding"))
-    stride = int(st.number_input(t("pg.stride"), 1, 64, 1, key="pg_stride", help=t("pg.stride_help")))
-    padding = int(st.number_input(t("pg.padding"), 0, 64, 0, key="pg_padding", help=t("pg.padding_help")))
-    dilation = int(st.number_input(t("pg.dilation"), 1, 8, 1, key="pg_dilation", help=t("pg.dilation_help")))
+    stride = bounded_number(st, t("pg.stride"), 1, 64, 1, key="pg_stride", help=t("pg.stride_help"))
+    padding = bounded_number(st, t("pg.padding"), 0, 64, 0, key="pg_padding", help=t("pg.padding_help"))
+    dilation = bounded_number(st, t("pg.dilation"), 1, 8, 1, key="pg_dilation", help=t("pg.dilation_help"))
     st.button(t("pg.same"), on_click=_apply_same, args=(kernel.shape if kernel is not None else (0, 0),),
               disabled=kernel is None, help=t("pg.same_help"), key="pg_same")
     if st.session_state.get("pg_same_error"):
@@ -276,7 +302,7 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
     """Input, feature map and inspector: a click on the map or a new row/column reruns only this part of the page."""
     window = None
     if fmap is not None:
-        if take_image_click("pg_fmap", "pg", fmap.shape[:2]):
+        if take_image_click("pg_rgb" if view == "all" else "pg_fmap", "pg", fmap.shape[:2]):
             set_link_value("pg_row", str(st.session_state.pg_row))  # the page's top, which keeps the link, is not rerun
             set_link_value("pg_col", str(st.session_state.pg_col))
         r, c = st.session_state.pg_row, st.session_state.pg_col
@@ -295,9 +321,11 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
         right.info(t("pg.fix_kernel"))
     else:
         title = t("pg.map_title", rows=fmap.shape[0], cols=fmap.shape[1])
-        if view == "all":
-            plot(image_figure(np.clip(np.rint(fmap), 0, 255).astype(np.uint8), title, in_hover), "pg_rgb", right)
-            right.caption(t("pg.clipped_note"))
+        if view == "all":  # clickable as the one-channel map is: the inspector explains the channel chosen below
+            with right:
+                st.markdown(f"**{title}**")
+                clickable_image(png_uri(np.clip(np.rint(fmap), 0, 255).astype(np.uint8)), "pg_rgb")
+                st.caption(t("pg.clipped_note"))
         else:
             values = fmap[:, :, channel] if fmap.ndim == 3 else fmap
             # A PNG and its clicks, not a Plotly heatmap with a click marker on every pixel (half a megabyte a rerun).
@@ -315,6 +343,13 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
     if steps is not None:
         st.header(t("pg.inspector_header"))
         st.caption(t("pg.inspector_help"))
+        if view == "all":  # three values per pixel: the inspector explains one channel at a time, chosen here
+            inspected = st.radio(t("pg.inspector_channel_choice"), CHANNELS, format_func=labels("pg.channel_"), horizontal=True,
+                                 key="pg_inspect_channel")
+            channel = CHANNELS.index(inspected)
+            relink("pg_inspect_channel")  # a fragment rerun: the page's top, which keeps the link, did not run
+        if fmap.ndim == 3:
+            st.markdown(t("pg.inspector_channel", channel=t(f"pg.channel_{CHANNELS[channel]}")))
         _inspector(image, kernel, stride, padding, fmap, channel, dilation)
 
 

@@ -12,6 +12,7 @@ from cnn_core.images import SAMPLES
 from cnn_core.pooling import POOL_MODES, explain_pool_output, matching_conv_parameters, pool2d, pool_parameters, pooled_volume
 from ui import (
     Setting,
+    bounded_number,
     editable,
     image_figure,
     image_picker,
@@ -20,11 +21,13 @@ from ui import (
     latex_number,
     map_figure,
     matrix_figure,
+    network_layers,
     network_maps,
     network_ready,
     num,
     pct,
     plot,
+    relink,
     share_in_url,
     show_error,
     t,
@@ -115,8 +118,9 @@ def _shape_section(height: int, width: int, channels: int, k: int, s: int) -> No
 share_in_url("pooling", {
     "pool_sample": Setting(str, SAMPLES), "pool_input": Setting(str, ("image", "fmap")), "pool_side": Setting(int, SIDES),
     "pool_mode": Setting(str, POOL_MODES), "pool_window": Setting(int, low=1, high=16), "pool_stride": Setting(int, low=1, high=16),
-    "pool_all_winners": Setting(bool), "pool_layer": Setting(str), "pool_channel": Setting(int, low=0),
-    "pool_row": Setting(int, low=0), "pool_col": Setting(int, low=0),
+    "pool_all_winners": Setting(bool), "pool_layer": Setting(str, tuple(network_layers())),
+    "pool_channel": Setting(int, low=0, high=max(c for c, _, _ in network_layers().values()) - 1),
+    "pool_row": Setting(int, low=0, high=max(SIDES) - 1), "pool_col": Setting(int, low=0, high=max(SIDES) - 1),
 })
 st.title(t("pool.title"))
 st.markdown(t("pool.intro"))
@@ -131,8 +135,8 @@ with st.sidebar:
                             disabled=source != "image")
     st.header(t("pool.pool_header"))
     mode = st.radio(t("pool.mode"), POOL_MODES, format_func=labels("pool.mode_"), horizontal=True, key="pool_mode")
-    k = int(st.number_input(t("pool.window"), 1, 16, 2, key="pool_window", help=t("pool.window_help")))
-    s = int(st.number_input(t("pool.stride"), 1, 16, 2, key="pool_stride", help=t("pool.stride_help")))
+    k = bounded_number(st, t("pool.window"), 1, 16, 2, key="pool_window", help=t("pool.window_help"))
+    s = bounded_number(st, t("pool.stride"), 1, 16, 2, key="pool_stride", help=t("pool.stride_help"))
     show_all = mode == "max" and st.toggle(t("pool.all_winners"), key="pool_all_winners", help=t("pool.all_winners_help"))
 
 if pixels is None:
@@ -151,6 +155,7 @@ if source == "fmap":
             volume = maps[layer]
             channels = volume.shape[0]
             st.session_state.pool_channel = min(int(st.session_state.get("pool_channel", 0)), channels - 1)
+            relink("pool_channel")
             channel = int(st.number_input(t("pool.channel"), 0, channels - 1, key="pool_channel"))
         values = volume[channel]
         hover_in = t("pool.hover_map")

@@ -20,6 +20,7 @@ from ui import (
     latex_number,
     map_figure,
     mosaic_figure,
+    network_layers,
     network_logits,
     network_maps,
     network_ready,
@@ -42,7 +43,8 @@ WINDOWS = (4, 8, 12)
 share_in_url("predictions", {
     "pr_sample": Setting(str, SAMPLES), "pr_dx": Setting(int, low=-16, high=16), "pr_dy": Setting(int, low=-16, high=16),
     "pr_angle": Setting(int, low=-180, high=180), "pr_scale": Setting(float, low=0.5, high=2.0), "pr_flip": Setting(bool),
-    "pr_noise": Setting(int, low=0, high=100), "pr_layer": Setting(str), "pr_channel": Setting(int, low=0),
+    "pr_noise": Setting(int, low=0, high=100), "pr_layer": Setting(str, tuple(network_layers())),
+    "pr_channel": Setting(int, low=0, high=max(c for c, _, _ in network_layers().values()) - 1),
     "pr_cam_class": Setting(str, SALIENCY_CLASSES), "pr_cam_block": Setting(int, GRAD_CAM_BLOCKS), "pr_window": Setting(int, WINDOWS),
 })
 st.title(t("pr.title"))

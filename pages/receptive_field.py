@@ -10,9 +10,24 @@ from PIL import Image, ImageOps
 from cnn_core import InputError
 from cnn_core.images import SAMPLES
 from cnn_core.receptive_field import LAYER_KINDS, FieldStep, Layer, cifar_layers, input_region, local_field, receptive_fields
-from ui import Setting, editable, image_figure, image_picker, labels, latex_number, num, plot, share_in_url, show_error, t
+from ui import (
+    Setting,
+    bounded_number,
+    editable,
+    image_figure,
+    image_picker,
+    labels,
+    latex_number,
+    num,
+    plot,
+    relink,
+    share_in_url,
+    show_error,
+    t,
+)
 
 MAX_LAYERS = 10
+MAX_SIDE = 512 + 2 * 32 * MAX_LAYERS  # the largest map a stack can reach: every layer pads by 32
 DEFAULT_STACK = (("conv", 3, 1, 0), ("conv", 3, 1, 0), ("max", 2, 2, 0), ("conv", 3, 1, 0))
 CIFAR_SIZE = 32  # the network's input side
 def _n(value: int) -> str:
@@ -53,9 +68,9 @@ def _local_section() -> None:
     st.header(t("rf.local_header"))
     st.markdown(t("rf.local_intro"))
     c1, c2, c3 = st.columns(3)
-    m = int(c1.number_input(t("rf.local_size"), 1, 512, 32, key="rf_local_size"))
-    channels = int(c2.number_input(t("rf.local_channels"), 1, 512, 3, key="rf_local_channels"))
-    k = int(c3.number_input(t("rf.local_kernel"), 1, 64, 5, key="rf_local_kernel"))
+    m = bounded_number(c1, t("rf.local_size"), 1, 512, 32, key="rf_local_size")
+    channels = bounded_number(c2, t("rf.local_channels"), 1, 512, 3, key="rf_local_channels")
+    k = bounded_number(c3, t("rf.local_kernel"), 1, 64, 5, key="rf_local_kernel")
     try:
         field = local_field(k, channels, m)
     except InputError as error:
@@ -75,7 +90,7 @@ def _local_section() -> None:
 def _custom_stack() -> tuple[list[Layer], int]:
     """The layers the student sets, one row of widgets each."""
     c1, c2 = st.columns(2)
-    size = int(c1.number_input(t("rf.input_size"), 1, 512, 32, key="rf_input_size"))
+    size = bounded_number(c1, t("rf.input_size"), 1, 512, 32, key="rf_input_size")
     count = int(c2.number_input(t("rf.layer_count"), 1, MAX_LAYERS, len(DEFAULT_STACK), key="rf_layer_count"))
     layers = []
     heads = st.columns([1, 2, 2, 2, 2])
@@ -139,6 +154,7 @@ def _fit(pixels: np.ndarray, size: int) -> np.ndarray:
 
 def _clamp(key: str, size: int, default: int) -> None:
     st.session_state[key] = min(max(int(st.session_state.get(key, default)), 0), size - 1)
+    relink(key)
 
 
 def _region_figure(image: np.ndarray, region, title: str) -> go.Figure:
@@ -212,7 +228,7 @@ share_in_url("receptive_field", {
     "rf_local_size": Setting(int, low=1, high=512), "rf_local_channels": Setting(int, low=1, high=512),
     "rf_local_kernel": Setting(int, low=1, high=64), "rf_input_size": Setting(int, low=1, high=512),
     "rf_layer_count": Setting(int, low=1, high=MAX_LAYERS), "rf_layer_index": Setting(int, low=0, high=MAX_LAYERS),
-    "rf_row": Setting(int, low=0), "rf_col": Setting(int, low=0),
+    "rf_row": Setting(int, low=0, high=MAX_SIDE - 1), "rf_col": Setting(int, low=0, high=MAX_SIDE - 1),
     **{f"rf_kind_{i}": Setting(str, LAYER_KINDS) for i in range(MAX_LAYERS)},
     **{f"rf_{name}_{i}": Setting(int, low=low, high=high) for i in range(MAX_LAYERS)
        for name, low, high in (("k", 1, 64), ("s", 1, 16), ("p", 0, 32))},

@@ -119,6 +119,23 @@ def test_decompression_bomb_refused_before_decoding() -> None:
     with pytest.raises(ImageError) as caught:
         load_image(buffer.getvalue())
     assert caught.value.key == "err.image_too_large"
+    assert (caught.value.params["width"], caught.value.params["height"]) == (side, side)
+
+
+def test_a_bomb_that_pillow_refuses_on_opening_is_reported_with_its_real_size() -> None:
+    """Over twice Pillow's own limit, Image.open raises before the size can be read: the header still says it."""
+    side = int((2 * Image.MAX_IMAGE_PIXELS) ** 0.5) + 100
+    buffer = io.BytesIO()
+    Image.new("1", (side, 8)).save(buffer, "PNG")
+    header = bytearray(buffer.getvalue())
+    header[20:24] = side.to_bytes(4, "big")  # IHDR height: a square bomb, the CRC fixed below
+    import zlib
+    header[29:33] = zlib.crc32(bytes(header[12:29])).to_bytes(4, "big")
+    with pytest.raises(ImageError) as caught:
+        load_image(bytes(header))
+    assert caught.value.key == "err.image_too_large"
+    assert (caught.value.params["width"], caught.value.params["height"]) == (side, side)
+    assert "?" not in caught.value.message("es") and str(side) in caught.value.message("es").replace(".", "")
 
 
 @pytest.mark.parametrize(("data", "key"), [

@@ -84,11 +84,12 @@ def test_parse_cells_accepts_what_students_type() -> None:
 
 
 @pytest.mark.parametrize(("cells", "key", "where"), [
-    ([["1", ""], ["0", "0"]], "err.cell_empty", (1, 2)),
-    ([["1", "0"], [None, "0"]], "err.cell_empty", (2, 1)),
-    ([["1", "0"], ["0", float("nan")]], "err.cell_empty", (2, 2)),
-    ([["1", "x"]], "err.cell_not_number", (1, 2)),
-    ([["1/0"]], "err.kernel_not_finite", (1, 1)),
+    ([["1", ""], ["0", "0"]], "err.cell_empty", (0, 1)),  # 0-based, as the editor and the figures number them
+    ([["1", "0"], [None, "0"]], "err.cell_empty", (1, 0)),
+    ([["1", "0"], ["0", float("nan")]], "err.cell_empty", (1, 1)),
+    ([["1", "x"]], "err.cell_not_number", (0, 1)),
+    ([["1/0"]], "err.kernel_not_finite", (0, 0)),
+    ([[1.0, np.inf]], "err.kernel_not_finite", (0, 1)),
     ([["1", "2"], ["3"]], "err.kernel_ragged", None),
 ])
 def test_parse_cells_names_the_bad_cell(cells: list, key: str, where: tuple | None) -> None:

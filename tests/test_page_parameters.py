@@ -110,9 +110,10 @@ def test_kernel_larger_than_image_is_explained_and_tiny_images_flip_the_ratio() 
 
 def test_zero_or_negative_sizes_cannot_break_the_page() -> None:
     at = open_page("es")
+    before = metrics(at)
     at.number_input(key="params_neurons").set_value(0).run()
     at.number_input(key="params_kernel").set_value(-4).run()
-    assert not at.exception and not at.error
-    assert at.number_input(key="params_neurons").value == 1 and at.number_input(key="params_kernel").value == 1
-    assert metrics(at)["Totalmente conectada: parámetros"] == ["3.073"]  # 32·32·3·1 + 1
-    assert metrics(at)["Convolución: parámetros"] == ["128"]  # 1·1·3·32 + 32
+    assert not at.exception
+    refused = [e.value for e in at.error]  # said in Spanish, with the range; the page keeps the values it had
+    assert len(refused) == 2 and all("admite valores de 1 a" in e and "Se sigue usando" in e for e in refused), refused
+    assert metrics(at) == before

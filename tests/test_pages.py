@@ -67,8 +67,8 @@ def test_default_page_shows_map_arithmetic_and_inspector() -> None:
     assert "It matches the shape the convolution produced" in text
     assert ":material/check_circle:" in text  # the inspector's sum equals the feature-map value
     charts = at.get("plotly_chart")
-    assert len(charts) == 3  # kernel, input and window ⊙ kernel = products; the feature map is a clickable PNG
-    window, kernel, products = (_array(trace["z"]) for trace in json.loads(charts[2].proto.spec)["data"])
+    assert len(charts) == 5  # kernel, input, and window, kernel, products; the feature map is a clickable PNG
+    window, kernel, products = (_array(json.loads(chart.proto.spec)["data"][0]["z"]) for chart in charts[2:])
     assert np.array_equal(kernel, np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]))  # Sobel x, the default
     assert np.array_equal(products, window * kernel) and np.ptp(window) > 0
     assert at.latex and "\\frac{m - k + 2p}{s} + 1" in at.latex[0].value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from collections import Counter
 
@@ -12,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cnn_core.i18n import LANGUAGES, catalogue, translate
-from cnn_core.quiz import IMPOSSIBLE, KINDS, Question, check_answer, make_quiz, understood
+from cnn_core.quiz import CHAIN_FACTORS, IMPOSSIBLE, KINDS, SOUND_AUGMENTATIONS, Question, check_answer, make_quiz, understood
 
 SEEDS = range(150)
 ALL = [q for seed in SEEDS for q in make_quiz(seed)]
@@ -200,7 +201,7 @@ def _integer(answer: int) -> Question:
 
 
 def _decimal(answer: float, tolerance: float = 0.0015) -> Question:
-    return Question("chain_rule", "x", "quiz.q_chain_dl_dw", {}, "decimal", answer, "quiz.exp_chain", tolerance=tolerance)
+    return Question("chain_rule", "x", "quiz.q_chain_dl_dw", {}, "decimal", answer, "quiz.exp_chain_dl_dw", tolerance=tolerance)
 
 
 @pytest.mark.parametrize("answer", [15, 15.0, "15", " 15 ", "15.0", "15,0", "+15", "15."])
@@ -303,3 +304,44 @@ def test_every_generated_answer_passes_its_own_checker_in_text_form() -> None:
         else:
             text = [q.answer] if isinstance(q.answer, str) else sorted(q.answer)
         assert understood(q, text) and check_answer(q, text), q
+
+
+# --- every worked solution answers its own question ---------------------------------------------------------------
+
+def _final_bold(text: str) -> str:
+    """The last **bold** part of a worked solution: the value it arrives at."""
+    found = re.findall(r"\*\*(.+?)\*\*", text)
+    assert found, text
+    return found[-1]
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_every_solution_ends_with_the_answer_of_its_question(lang: str) -> None:
+    kinds = set()
+    for seed in range(300):
+        for question in make_quiz(seed, 10):
+            kinds.add((question.kind, question.variant))
+            text = translate(question.explanation, lang, **question.explanation_params)
+            if question.kind == "sound_aug":  # the right choices are named in the feedback; the solution says why
+                assert all(translate(f"quiz.choice.{name}", "en") in text for name in SOUND_AUGMENTATIONS)
+                continue
+            final = _final_bold(translate(question.explanation, lang, **question.explanation_params))
+            if question.answer == IMPOSSIBLE:
+                assert final in ("imposible", "impossible"), final
+            elif question.form in ("size", "integer"):
+                assert int(final) == question.answer, (seed, question.prompt, final)
+            elif question.form == "decimal":
+                assert abs(float(final) - question.answer) <= 5e-5, (seed, question.prompt, final, question.answer)
+            elif question.form == "shape":
+                assert tuple(int(v) for v in final.split("×")) == question.answer, (seed, final)
+            elif question.kind == "activation":
+                assert final.lower().startswith(translate(f"quiz.choice.{question.answer}", lang).lower()), final
+    assert {v for k, v in kinds if k == "chain_rule"} == set(CHAIN_FACTORS)  # every kind and variant was met
+    assert len(kinds) >= 17, sorted(kinds)
+
+
+def test_one_size_order_in_every_question() -> None:
+    """Height × width × channels everywhere, as the figures and PyTorch's H×W write it."""
+    for lang, wrong in (("es", ("ancho × alto", "ancho×alto")), ("en", ("width × height", "width×height"))):
+        for key, text in catalogue(lang).items():
+            assert not any(w in text for w in wrong), (key, text)

@@ -2,20 +2,23 @@
 
 from .common import (
     Setting,
+    bounded_number,
     clickable_image,
     image_picker,
     index_ranges,
     labels,
     language_selector,
     latex_number,
+    network_layers,
     network_logits,
     network_maps,
     network_ready,
-    network_saliency,
     num,
     pct,
     plot,
     presenter_mode,
+    relink,
+    say_if_page_unknown,
     set_link_value,
     share_in_url,
     show_error,
@@ -40,9 +43,9 @@ from .figures import (
 )
 
 __all__ = [
-    "Setting", "index_ranges", "latex_number", "num", "pct", "plot", "presenter_mode", "set_link_value", "share_in_url", "take_click",
-    "clickable_image", "take_image_click", "map_picture",
+    "Setting", "bounded_number", "index_ranges", "latex_number", "num", "pct", "plot", "presenter_mode", "relink", "say_if_page_unknown",
+    "set_link_value", "share_in_url", "take_click", "clickable_image", "take_image_click", "map_picture",
     "bar_figure", "editable", "heatmap_figure", "image_figure", "image_picker", "labels", "language_selector", "map_figure",
-    "matrix_figure", "mosaic_figure", "network_logits", "network_maps", "network_ready", "product_figure", "show_error", "t",
+    "matrix_figure", "mosaic_figure", "network_layers", "network_logits", "network_maps", "network_ready", "product_figure", "show_error", "t",
     "curves_figure", "network_saliency", "norms_figure", "overlay_figure", "slices_figure",
 ]

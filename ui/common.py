@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 import streamlit_image_coordinates
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from cnn_core import ImageError, InputError, LoadedImage, open_image, sample_image
 from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_language, translate
@@ -32,6 +34,9 @@ def _leave_page_folder_mode() -> None:
     """
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
+        ctx = get_script_run_ctx()
+        if ctx and ctx.pages_manager.intended_page_name:  # the rerun forgets the page asked for; say_if_page_unknown needs it
+            st.session_state._wanted_page = ctx.pages_manager.intended_page_name
         st.rerun()
 
 
@@ -109,6 +114,14 @@ def network_maps(image: np.ndarray) -> dict[str, np.ndarray]:
     return feature_maps(image)
 
 
+@st.cache_resource(show_spinner=False)
+def network_layers() -> dict[str, tuple[int, int, int]]:
+    """The network's conv and pool layers and their output shapes C×H×W, in order (known without its weights)."""
+    from cnn_core.model import CifarNet, layer_shapes
+
+    return {name: shape for name, shape, _ in layer_shapes(CifarNet()) if len(shape) == 3}
+
+
 @st.cache_data(max_entries=512, show_spinner=False)  # 4 KB a map
 def network_saliency(image: np.ndarray, target: int, method: str, setting: int) -> np.ndarray:
     """Grad-CAM (`setting`: 3 or 2, the block) or occlusion (`setting`: the window) of one 32×32 image and class,
@@ -138,12 +151,12 @@ def _decode(data: bytes) -> LoadedImage:
     return open_image(data)
 
 
-def _read_upload(data: bytes, name: str) -> np.ndarray | None:
+def _read_upload(data: bytes, name: str) -> np.ndarray | str:
+    """The upload's pixels, or why it cannot be used (in this session's language)."""
     try:
         loaded = _decode(data)
     except ImageError as error:
-        st.error(t("picker.bad_file", name=name) + " " + error.message(current_language()), icon=":material/warning:")
-        return None
+        return t("picker.bad_file", name=name[:60]) + " " + error.message(current_language())
     if loaded.downscaled:
         width, height = loaded.original_size
         st.caption(t("picker.downscaled", width=width, height=height, new_width=loaded.pixels.shape[1], new_height=loaded.pixels.shape[0]))
@@ -151,23 +164,48 @@ def _read_upload(data: bytes, name: str) -> np.ndarray | None:
 
 
 def image_picker(key: str, container=st.sidebar) -> np.ndarray | None:
-    """An image from the built-in samples, an upload or the camera, as H × W × 3 uint8 (None: nothing usable yet)."""
+    """An image from the built-in samples, an upload or the camera, as H × W × 3 uint8 (None: nothing usable yet).
+
+    A refused file is said in the sidebar and in the main area (where the page stops for want of an image), and leaves
+    the uploader: a fresh one (a new key) shows no stale file, and the message stays until another file is chosen.
+    """
+    refused_key, round_key = f"{key}_refused", f"{key}_upload_round"
     with container:
         source = st.radio(
             t("picker.source"), ("sample", "upload", "camera"), format_func=labels("picker."),
             horizontal=True, key=f"{key}_source",
         )
         if source == "sample":
+            st.session_state.pop(refused_key, None)
             name = st.selectbox(t("picker.sample"), SAMPLES, format_func=labels("sample."), key=f"{key}_sample")
             return sample_image(name)
+        rounds = st.session_state.get(round_key, 0)
+        widget = f"{key}_{source}" + (f"_{rounds}" if rounds else "")
         if source == "upload":
-            file = st.file_uploader(t("picker.upload"), type=UPLOAD_TYPES, key=f"{key}_upload", help=t("picker.upload_help"))
+            file = st.file_uploader(t("picker.upload"), type=UPLOAD_TYPES, key=widget, help=t("picker.upload_help"))
         else:
-            file = st.camera_input(t("picker.camera"), key=f"{key}_camera", help=t("picker.camera_help"))
-        if file is None:
-            st.info(t("picker.waiting"), icon=":material/photo_camera:" if source == "camera" else ":material/folder_open:")
-            return None
-        return _read_upload(file.getvalue(), file.name)
+            file = st.camera_input(t("picker.camera"), key=widget, help=t("picker.camera_help"))
+        if file is not None:
+            read = _read_upload(file.getvalue(), file.name)
+            if not isinstance(read, str):
+                st.session_state.pop(refused_key, None)
+                return read
+            st.session_state[refused_key] = read
+            st.session_state[round_key] = rounds + 1
+            st.rerun()  # the fresh uploader at once, without the refused file
+        refused = st.session_state.get(refused_key)
+        if refused:
+            st.error(refused, icon=":material/warning:")
+        else:
+            st.info(t("picker.waiting"), icon=":material/photo_camera:" if source == "camera" else "📁")
+    if refused:
+        st.error(t("picker.unusable", reason=refused), icon=":material/broken_image:")
+    return None
+
+
+MAX_LINK_TEXT = 40
+_INT = re.compile(r"[+-]?[0-9]{1,9}")
+_DECIMAL = re.compile(r"[+-]?([0-9]{1,9}(\.[0-9]{0,9})?|\.[0-9]{1,9})")
 
 
 @dataclass(frozen=True)
@@ -181,16 +219,31 @@ class Setting:
 
     def parse(self, text: str) -> object:
         """The widget value written as `text`; ValueError when the widget would not accept it."""
+        # Plain ASCII digits only: int() and float() also take "nan", "1e308", "1_000", " 5" and Arabic-Indic digits.
+        if len(text) > MAX_LINK_TEXT or not text.isascii() or (self.kind is str and not self.options):
+            raise ValueError(text)
         if self.kind is bool:
             if text not in ("0", "1", "true", "false"):
                 raise ValueError(text)
             return text in ("1", "true")
+        if self.kind in (int, float) and not (_INT if self.kind is int else _DECIMAL).fullmatch(text):
+            raise ValueError(text)
         value = self.kind(text)
+        if self.kind is float and not math.isfinite(value):
+            raise ValueError(text)
         if self.options and value not in self.options:
             raise ValueError(text)
         if (self.low is not None and value < self.low) or (self.high is not None and value > self.high):
             raise ValueError(text)
         return value
+
+    def accepts(self, value: object) -> bool:
+        """Whether a link could carry `value` (a typed value outside the widget's range is not written into the link)."""
+        try:
+            self.parse(self.write(value))
+        except (ValueError, TypeError):
+            return False
+        return True
 
     def write(self, value: object) -> str:
         """The widget value as URL text."""
@@ -203,12 +256,17 @@ def set_link_value(key: str, text: str) -> None:
         st.query_params[key] = text
 
 
+LINK_SETTINGS: dict[str, dict[str, Setting]] = {}  # page → its settings in the link, as registered by share_in_url
+
+
 def share_in_url(page: str, settings: dict[str, Setting]) -> bool:
     """A page's main settings in the URL: taken from it the first time the page runs in a session, then kept in it.
 
     Call at the top of the page, before its widgets: Streamlit has already put the latest widget values in
-    session state, so the URL written here is the one a student would copy. True on the run that read the URL.
+    session state, so the URL written here is the one a student would copy. A value the page sets later in the run
+    (a click on a map) goes into the link with relink(). True on the run that read the URL.
     """
+    LINK_SETTINGS[page] = settings
     loaded = st.session_state.setdefault("_url_loaded", set())
     first = page not in loaded
     if first:
@@ -219,16 +277,53 @@ def share_in_url(page: str, settings: dict[str, Setting]) -> bool:
                     st.session_state[key] = setting.parse(st.query_params[key])
                 except ValueError:
                     st.toast(t("app.bad_url_value", setting=key, value=st.query_params[key][:30]), icon=":material/warning:")
-    for key, setting in settings.items():
-        if key in st.session_state:
-            set_link_value(key, setting.write(st.session_state[key]))
+                    del st.query_params[key]  # a copied link must not carry the refused value on
+    relink(*settings)
     return first
+
+
+def relink(*keys: str) -> None:
+    """The current values of these shared settings into the address bar (a value the link could not carry is left out)."""
+    shared = {key: setting for settings in LINK_SETTINGS.values() for key, setting in settings.items()}
+    for key in keys:
+        if key in st.session_state and key in shared and shared[key].accepts(st.session_state[key]):
+            set_link_value(key, shared[key].write(st.session_state[key]))
+
+
+def say_if_page_unknown(pages: list) -> None:
+    """A link to a page that does not exist: say so before the default page opens (Streamlit opens it silently)."""
+    ctx = get_script_run_ctx()
+    manager = ctx.pages_manager if ctx else None
+    wanted = (manager.intended_page_name or "").strip("/") if manager and not manager.intended_page_script_hash else ""
+    wanted = st.session_state.pop("_wanted_page", None) or wanted  # asked for on a server's first run
+    if wanted and wanted not in {page.url_path for page in pages}:
+        st.warning(t("app.unknown_page", page=wanted[:MAX_LINK_TEXT]), icon=":material/explore:")
+
+
+def bounded_number(where, label: str, low: int, high: int, value: int | None = None, *, key: str, **options) -> int:
+    """A whole-number box that takes what is typed and uses it only inside [low, high]; outside, it says why and which
+    range is allowed in the student's language, and the page goes on with the last value it accepted.
+
+    The widget itself has no min/max: with them Streamlit would refuse the value in its own English words, in red, while
+    the page silently kept the old value. A value the page refuses never reaches the link (relink skips it).
+    """
+    typed = where.number_input(label, value=value, step=1, key=key, **options)
+    accepted = f"_{key}_accepted"
+    if typed is not None and low <= typed <= high:
+        st.session_state[accepted] = int(typed)
+        return int(typed)
+    used = st.session_state.get(accepted, low if value is None else value)
+    shown = t("app.empty_number") if typed is None else num(typed)
+    where.error(t("app.out_of_range", label=label, value=shown, low=num(low), high=num(high), used=num(used)), icon=":material/swap_horiz:")
+    return int(used)
 
 
 def presenter_mode() -> bool:
     """The sidebar's presenter toggle (also ?presenter=1): larger text and figures for a projector."""
     share_in_url("app", {"presenter": Setting(bool)})
     on = st.sidebar.toggle(t("app.presenter"), key="presenter", help=t("app.presenter_help"))
+    # A formula wider than the screen (a phone, a projector) scrolls with a visible bar instead of running off it.
+    st.html("<style>.katex-display { overflow-x: auto; overflow-y: hidden; padding-bottom: 6px; scrollbar-width: thin; }</style>")
     if on:
         # The page already uses the whole width (layout="wide"). Streamlit's theme sets one font size for the whole
         # server (theme.baseFontSize), not per session; its text is sized in rem, so the root's size scales it all.
@@ -294,6 +389,7 @@ def take_click(chart: str, prefix: str, shape: tuple[int, int]) -> None:
             st.session_state[f"{prefix}_row"], st.session_state[f"{prefix}_col"] = clicked
     for axis, key in enumerate((f"{prefix}_row", f"{prefix}_col")):
         st.session_state[key] = min(max(int(st.session_state.get(key, shape[axis] // 2)), 0), shape[axis] - 1)
+    relink(f"{prefix}_row", f"{prefix}_col")  # share_in_url ran before the click was read
 
 
 # streamlit-image-coordinates' frontend (an <img> that reports where it was clicked), given a PNG data URI that the
@@ -324,4 +420,5 @@ def take_image_click(image: str, prefix: str, shape: tuple[int, int]) -> bool:
             moved = True
     for axis, key in enumerate((f"{prefix}_row", f"{prefix}_col")):
         st.session_state[key] = min(max(int(st.session_state.get(key, shape[axis] // 2)), 0), shape[axis] - 1)
+    relink(f"{prefix}_row", f"{prefix}_col")  # share_in_url ran before the click was read
     return moved

@@ -105,6 +105,7 @@ def map_figure(
     signed = float(z.min()) < 0
     limit = float(np.abs(z).max()) or 1.0
     colours = dict(colorscale="RdBu_r", zmid=0, zmin=-limit, zmax=limit) if signed else dict(colorscale="gray")
+    colours["showscale"] = bool(z.max() > z.min())  # one value (a 1×1 map) has no scale to read
     rows, cols = z.shape
     traces = []
     if rows * cols <= CLICKABLE_LIMIT:
@@ -186,6 +187,7 @@ def matrix_figure(
     return go.Figure(_cells(z, _cell_text(z, decimals, marked, mark, lang)), layout)
 
 
+@_shared
 @_shared
 def product_figure(
     window: np.ndarray, kernel: np.ndarray, products: np.ndarray, titles: tuple[str, str, str],
