@@ -37,7 +37,7 @@ def test_no_setting_accepts_a_bad_value(defaults: dict) -> None:
     for page, settings in LINK_SETTINGS.items():
         for setting in settings.values():
             for text in BAD:
-                with pytest.raises(ValueError, match=re.escape(text)):
+                with pytest.raises(ValueError, match=f"^{re.escape(text)}$"):
                     setting.parse(text)
         for key, value in defaults.get(f"pages/{page}.py", {}).items():
             assert settings[key].parse(settings[key].write(value)) == value, (key, value)  # a real value travels

@@ -55,8 +55,8 @@ def test_the_rgb_view_says_which_channel_the_inspector_explains() -> None:
     row, col = at.session_state.pg_row, at.session_state.pg_col
     from cnn_core import get_kernel
     expected = convolve(resize_to(sample_image("coffee"), 64), get_kernel("sobel_x"), 1, 0)[row, col, 1]
-    check = next(m.value for m in at.markdown if "✅" in m.value or "❌" in m.value)
-    assert "✅" in check and f"({row}, {col})" in check and f"{expected:.4g}"[:4] in check.replace("−", "-")
+    check = next(m.value for m in at.markdown if ":material/check_circle:" in m.value or ":material/cancel:" in m.value)
+    assert ":material/check_circle:" in check and f"({row}, {col})" in check and f"{expected:.4g}"[:4] in check.replace("−", "-")
 
 
 def test_the_inspector_window_has_the_precision_of_its_sum_line() -> None:

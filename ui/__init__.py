@@ -13,6 +13,7 @@ from .common import (
     network_logits,
     network_maps,
     network_ready,
+    network_saliency,
     num,
     pct,
     plot,
