@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import threading
 import time
@@ -90,6 +91,8 @@ class RunRegistry:
         self._waiting: deque[str] = deque()
         self._closed = False
         self._workers = [threading.Thread(target=self._work, name=f"live-train-{i}", daemon=True) for i in range(self.slots)]
+        if processes:  # the forkserver imports torch once (seconds on a busy machine): now rather than at the first run
+            self._workers.append(threading.Thread(target=_warm_up, name="live-train-warm-up", daemon=True))
         for worker in self._workers:
             worker.start()
 
@@ -250,6 +253,11 @@ def _context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["__main__", "cnn_core.live"])
     return context
+
+
+def _warm_up() -> None:
+    if _context().get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()
 
 
 def _child(trainer: Callable[..., LiveResult], config: LiveConfig, data: Data, probe: np.ndarray | None,
