@@ -19,6 +19,7 @@ pages = {
         st.Page("pages/playground.py", title=t("nav.playground"), icon="🔍", url_path="playground", default=True),
     ],
     t("nav.section_convolution"): [
+        st.Page("pages/conv_layer.py", title=t("nav.conv_layer"), icon="🧱", url_path="conv_layer"),
         st.Page("pages/receptive_field.py", title=t("nav.receptive_field"), icon="🎯", url_path="receptive_field"),
         st.Page("pages/denoising.py", title=t("nav.denoising"), icon="🌫️", url_path="denoising"),
     ],

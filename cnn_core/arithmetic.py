@@ -88,3 +88,21 @@ def size_steps(size: int, kernel_size: int, stride: int = 1, padding: int = 0, d
         output=output, padded=m + 2 * p, unreached=tuple(int(i) - p for i in never[inside]),
         unreached_padding=int((~inside).sum()),
     )
+
+
+def conv_transpose_output_size(
+    size: int, kernel_size: int, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1
+) -> int:
+    """(m - 1)s - 2p + d(k-1) + output_padding + 1, the size `torch.nn.functional.conv_transpose2d` produces."""
+    m = _as_int(size, "size", 1)
+    k = _as_int(kernel_size, "kernel", 1)
+    s = _as_int(stride, "stride", 1)
+    p = _as_int(padding, "padding", 0)
+    d = _as_int(dilation, "dilation", 1)
+    op = _as_int(output_padding, "output_padding", 0)
+    if op >= s and op >= d:
+        raise InputError("err.output_padding_too_large", value=op, s=s, d=d)
+    output = (m - 1) * s - 2 * p + effective_kernel_size(k, d) + op
+    if output < 1:
+        raise InputError("err.transpose_too_small", m=m, k=k, s=s, p=p, d=d, op=op, output=output)
+    return output

@@ -12,10 +12,12 @@ from cnn_core import (
 )
 from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
 from cnn_core.images import SAMPLES
+from cnn_core.layer import window_span
 from ui import (
     Setting, clickable_image, image_figure, image_picker, index_ranges, labels, map_picture, matrix_figure, num, plot,
     product_figure, share_in_url, set_link_value, show_error, t, take_image_click,
 )
+from ui.figures import window_figure
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
 CHANNELS = ("R", "G", "B")
@@ -28,7 +30,7 @@ def _apply_same(shape: tuple[int, int]) -> None:
     try:
         if shape[0] != shape[1]:
             raise InputError("err.same_not_square", rows=shape[0], cols=shape[1])
-        st.session_state.pg_padding = same_padding(shape[0])
+        st.session_state.pg_padding = same_padding(shape[0], st.session_state.get("pg_dilation", 1))
         st.session_state.pg_stride = 1
     except InputError as error:
         st.session_state.pg_same_error = error
@@ -90,14 +92,19 @@ def _size_formula(steps: SizeSteps, symbol: str) -> str:
     return rf"{lecture} = {numbers} \;\rightarrow\; {floor} = \lfloor {steps.numerator / steps.s:.4g} \rfloor + 1 = {steps.quotient} + 1 = {steps.output}"
 
 
-def _arithmetic(steps: dict[str, SizeSteps], computed: tuple[int, int]) -> None:
+def _arithmetic(steps: dict[str, SizeSteps], computed: tuple[int, int], dilation: int = 1, kernel: tuple[int, int] = (0, 0)) -> None:
     """The lecture's formula with the student's numbers, the floor, and what the kernel never reaches."""
     same = steps["rows"] == steps["cols"]
     for axis, s in steps.items():
         if same and axis == "cols":
             break
         label = t("pg.axis_both") if same else t(f"pg.axis_{axis}")
-        st.markdown(f"**{label}** · m = {s.m}, k = {s.k}, p = {s.p}, s = {s.s}")
+        st.markdown(f"**{label}** · m = {s.m}, k = {s.k}, p = {s.p}, s = {s.s}" + (f", d = {dilation}" if dilation > 1 else ""))
+        if dilation > 1:  # the lecture's formula with k = the dilated span, beside the general one
+            k = kernel[0 if axis == "rows" else 1]
+            st.markdown(t("pg.general_formula"))
+            st.latex(rf"o = \left\lfloor \frac{{m + 2p - d(k-1) - 1}}{{s}} \right\rfloor + 1 = \left\lfloor \frac{{{s.m} + 2 \cdot {s.p} - "
+                     rf"{dilation} \cdot {k - 1} - 1}}{{{s.s}}} \right\rfloor + 1 = {s.output}, \quad k = d(k_0 - 1) + 1 = {s.k}")
         st.latex(_size_formula(s, "o"))
         if not s.exact:
             st.warning(t("pg.floor_note", numerator=s.numerator, s=s.s, remainder=s.remainder), icon="✂️")
@@ -124,19 +131,22 @@ def _impossible(image_shape: tuple[int, int], kernel_shape: tuple[int, int], str
             break
 
 
-def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int, fmap: np.ndarray, channel: int) -> None:
+def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int, fmap: np.ndarray, channel: int, dilation: int = 1) -> None:
     """The receptive field of the chosen output pixel, the kernel, the products and their sum."""
     rows, cols = fmap.shape[:2]
     c1, c2 = st.columns(2)
     row = int(c1.number_input(t("pg.out_row"), 0, rows - 1, key="pg_row"))
     col = int(c2.number_input(t("pg.out_col"), 0, cols - 1, key="pg_col"))
-    ex = explain_output_pixel(image, kernel, row, col, stride, padding)
+    ex = explain_output_pixel(image, kernel, row, col, stride, padding, dilation)
     window = ex.window[:, :, channel]
     padded_cells = int(ex.is_padding.sum())
     st.markdown(t(
-        "pg.receptive_field", row=row, col=col, r0=ex.top, r1=ex.top + kernel.shape[0] - 1,
-        c0=ex.left, c1=ex.left + kernel.shape[1] - 1, padded=padded_cells,
+        "pg.receptive_field", row=row, col=col, r0=ex.top, r1=ex.top + dilation * (kernel.shape[0] - 1),
+        c0=ex.left, c1=ex.left + dilation * (kernel.shape[1] - 1), padded=padded_cells,
     ))
+    if dilation > 1:
+        span, taps, pad = window_span(image[:, :, channel] if image.ndim == 3 else image, ex.top, ex.left, kernel.shape, dilation)
+        plot(window_figure(span[0], taps, pad, t("pg.span_title", span=span.shape[1], d=dilation)), "pg_span")
     plot(product_figure(window, kernel, ex.products[:, :, channel], (t("pg.window"), t("pg.kernel_matrix"), t("pg.products")),
                         marked=ex.is_padding, mark=" ᵖ"), "pg_products")
     total = float(ex.sums[channel])
@@ -152,7 +162,7 @@ linked = share_in_url("playground", {
     "pg_sample": Setting(str, SAMPLES), "pg_mode": Setting(str, ("gray", "rgb")), "pg_side": Setting(int, RESOLUTIONS),
     "pg_kernel": Setting(str, KERNELS + ("custom",)), "pg_ksize": Setting(int, tuple(range(1, MAX_KERNEL_SIZE + 1, 2))),
     "pg_sigma": Setting(float, low=0.1, high=5.0), "pg_stride": Setting(int, low=1, high=64), "pg_padding": Setting(int, low=0, high=64),
-    "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_row": Setting(int, low=0), "pg_col": Setting(int, low=0),
+    "pg_channel": Setting(str, CHANNELS + ("all",)), "pg_dilation": Setting(int, low=1, high=8), "pg_row": Setting(int, low=0), "pg_col": Setting(int, low=0),
 })
 if linked and CELLS in st.query_params:
     _load_cells(st.query_params[CELLS])
@@ -190,6 +200,7 @@ with st.sidebar:
     st.header(t("pg.stride_padding"))
     stride = int(st.number_input(t("pg.stride"), 1, 64, 1, key="pg_stride", help=t("pg.stride_help")))
     padding = int(st.number_input(t("pg.padding"), 0, 64, 0, key="pg_padding", help=t("pg.padding_help")))
+    dilation = int(st.number_input(t("pg.dilation"), 1, 8, 1, key="pg_dilation", help=t("pg.dilation_help")))
     st.button(t("pg.same"), on_click=_apply_same, args=(kernel.shape if kernel is not None else (0, 0),),
               disabled=kernel is None, help=t("pg.same_help"), key="pg_same")
     if st.session_state.get("pg_same_error"):
@@ -202,37 +213,43 @@ working = resize_to(pixels, side)
 # window show the same numbers.
 image = np.rint(to_grayscale(working)).astype(np.uint8) if mode == "gray" else working
 
-st.header(t("pg.result_header"))
 fmap = steps = error = None
 if kernel is not None:
     try:
-        steps = {"rows": size_steps(image.shape[0], kernel.shape[0], stride, padding),
-                 "cols": size_steps(image.shape[1], kernel.shape[1], stride, padding)}
-        fmap = convolve(image, kernel, stride, padding)
+        steps = {"rows": size_steps(image.shape[0], kernel.shape[0], stride, padding, dilation),
+                 "cols": size_steps(image.shape[1], kernel.shape[1], stride, padding, dilation)}
+        fmap = convolve(image, kernel, stride, padding, dilation)
     except InputError as caught:
         error = caught
 
+# The formula first, outside the fragment below: a click on the feature map does not change it, so it is not resent.
+if steps is not None:
+    st.header(t("pg.arith_header"))
+    _arithmetic(steps, fmap.shape[:2], dilation, kernel.shape)
+
+st.header(t("pg.result_header"))
 channel = 0
 if fmap is not None and fmap.ndim == 3:
     view = st.radio(t("pg.channel"), CHANNELS + ("all",), format_func=labels("pg.channel_"),
                     horizontal=True, key="pg_channel")
+    st.info(t("pg.rgb_depthwise"), icon="ℹ️")
+    st.page_link("pages/conv_layer.py", label=t("pg.conv_layer_link"), icon="🧱")
     channel = CHANNELS.index(view) if view in CHANNELS else 0
 else:
     view = "gray"
 
 
-
 @st.fragment
 def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding: int, fmap: np.ndarray | None,
-             error: InputError | None, steps: dict[str, SizeSteps] | None, view: str, channel: int) -> None:
-    """Input, feature map, arithmetic and inspector: a click on the map or a new row/column reruns only this part."""
+             error: InputError | None, steps: dict[str, SizeSteps] | None, view: str, channel: int, dilation: int = 1) -> None:
+    """Input, feature map and inspector: a click on the map or a new row/column reruns only this part of the page."""
     window = None
     if fmap is not None:
         if take_image_click("pg_fmap", "pg", fmap.shape[:2]):
             set_link_value("pg_row", str(st.session_state.pg_row))  # the page's top, which keeps the link, is not rerun
             set_link_value("pg_col", str(st.session_state.pg_col))
         r, c = st.session_state.pg_row, st.session_state.pg_col
-        window = (r * stride - padding, c * stride - padding, kernel.shape[0], kernel.shape[1])
+        window = (r * stride - padding, c * stride - padding, dilation * (kernel.shape[0] - 1) + 1, dilation * (kernel.shape[1] - 1) + 1)
 
     left, right = st.columns(2)
     in_hover = t("pg.hover_input")
@@ -241,7 +258,7 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
     if error is not None:
         with right:
             show_error(error)
-            _impossible(image.shape[:2], kernel.shape, stride, padding)
+            _impossible(image.shape[:2], tuple(dilation * (k - 1) + 1 for k in kernel.shape), stride, padding)
     elif fmap is None:
         right.info(t("pg.fix_kernel"))
     else:
@@ -260,11 +277,9 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
                 st.caption(scale + (" " + t("pg.signed_note") if signed else ""))
 
     if steps is not None:
-        st.header(t("pg.arith_header"))
-        _arithmetic(steps, fmap.shape[:2])
         st.header(t("pg.inspector_header"))
         st.caption(t("pg.inspector_help"))
-        _inspector(image, kernel, stride, padding, fmap, channel)
+        _inspector(image, kernel, stride, padding, fmap, channel, dilation)
 
 
-_results(image, kernel, stride, padding, fmap, error, steps, view, channel)
+_results(image, kernel, stride, padding, fmap, error, steps, view, channel, dilation)

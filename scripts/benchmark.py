@@ -55,6 +55,51 @@ def page_rerun() -> None:
         print(f"playground rerun after a stride change (AppTest, 256 px working image, {label}): "
               f"median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms")
 
+BARE_APP = """import streamlit as st
+st.title("bare")
+st.number_input("stride", 1, 64, 1, key="stride")
+st.write(st.session_state.stride)
+"""
+
+
+def _rerun_times(at, key: str, values) -> list[float]:
+    times = []
+    for value in values:
+        at.number_input(key=key).set_value(value)
+        start = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - start)
+        assert not at.exception
+    return times
+
+
+def rerun_ratio(rounds: int = 3) -> None:
+    """A playground rerun beside a bare Streamlit rerun (one widget, two elements), alternated in the same process.
+
+    AppTest runs the script in this process, so the ratio compares the app's own work with Streamlit's fixed cost
+    per run; machines differ by 2× or more, the ratio much less (issue 11's target: at most 8).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest, app_test
+
+    # As tests/conftest.py does: AppTest would make every run a server's first (pages/-folder mode, rerun twice).
+    app_test.PagesManager = type("AppTestPagesManager", (PagesManager,), {})
+    PagesManager.uses_pages_directory = False
+    bare = AppTest.from_string(BARE_APP, default_timeout=60)
+    bare.run()
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.query_params["lang"] = "en"
+    app.run()
+    bare_times, app_times = [], []
+    for _ in range(rounds):  # alternated, so that both see the same load from whatever else runs on the machine
+        bare_times += _rerun_times(bare, "stride", range(1, 13))
+        app_times += _rerun_times(app, "pg_stride", range(1, 13))  # from the shared figure cache after round one
+    b, a = statistics.median(bare_times), statistics.median(app_times)
+    print(f"bare Streamlit rerun (AppTest): median {b * 1000:.1f} ms; playground rerun after a stride change: "
+          f"median {a * 1000:.1f} ms; ratio {a / b:.1f}×")
+
+
 if __name__ == "__main__":
     convolution()
     page_rerun()
+    rerun_ratio()

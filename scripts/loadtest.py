@@ -708,7 +708,8 @@ async def run_load_async(sessions: int, base_url: str, *, pid: int | None = None
     results["latency_s"] = _stats([r.latency for r in reruns])
     results["per_step"] = {name: {**_stats([r.latency for r in reruns if r.step == name]),
                                   "mean_kb": (sum(r.bytes for r in reruns if r.step == name) / 1024
-                                              / max(1, sum(r.step == name for r in reruns)))}
+                                              / max(1, sum(r.step == name for r in reruns))),
+                                  "max_bytes": max((r.bytes for r in reruns if r.step == name), default=0)}
                            for name in STEPS}
     results["upload_put_s"] = _stats([s.timings["upload_put"] for s in students if "upload_put" in s.timings])
     results["connect_s"] = _stats([s.timings["connect"] for s in students if "connect" in s.timings])
@@ -825,12 +826,17 @@ def report(results: dict) -> str:
         f"{' '.join(f'{x:.2f}' for x in results['loadavg_end'])} at end",
     ]
     lines += ["per step"] + [f"  {name:<17} p50 {_ms(v['p50']):>8}   p95 {_ms(v['p95']):>8}   max {_ms(v['max']):>8}   "
-              f"{v['mean_kb']:6.0f} kB received per rerun" for name, v in results["per_step"].items()]
+              f"{v['mean_kb']:6.0f} kB received per rerun (max {v['max_bytes'] / 1024:.0f} kB"
+              + (f", budget {loadtest_budget(name)})" if name in BUDGETS else ")") for name, v in results["per_step"].items()]
     if results.get("served_by"):
         lines.append("behind nginx        sessions per process: " + ", ".join(f"{k} {v}" for k, v in sorted(results["served_by"].items())))
     if results["error_samples"]:
         lines.append("first errors        " + "\n                    ".join(map(str, results["error_samples"])))
     return "\n".join(lines)
+
+
+def loadtest_budget(step: str) -> str:
+    return f"{BUDGETS[step]:,} bytes"
 
 
 def main(argv: list[str] | None = None) -> int:

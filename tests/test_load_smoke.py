@@ -22,10 +22,14 @@ def _load_module():
 loadtest = _load_module()
 
 
-def test_three_students_at_once_finish_every_step_without_errors() -> None:
+@pytest.fixture(scope="module")
+def results() -> dict:
     # No warm-up visit: the three also share the server's first run (torch import, the old pages/ mode), the riskiest.
-    # The timeouts are caps for a starved machine; the test normally takes 15-30 s in all.
-    results = loadtest.run_load(3, step_timeout=60, overall_timeout=90, warmup=False)
+    # The timeouts are caps for a starved machine; the run normally takes 15-30 s in all.
+    return loadtest.run_load(3, step_timeout=60, overall_timeout=90, warmup=False)
+
+
+def test_three_students_at_once_finish_every_step_without_errors(results: dict) -> None:
     steps = len(loadtest.STEPS)
     assert results["errors"] == 0, results["error_samples"]
     assert results["completed_sessions"] == 3
@@ -39,6 +43,16 @@ def test_three_students_at_once_finish_every_step_without_errors() -> None:
     assert results["upload_put_s"]["n"] == 3
     assert results["server_peak_rss_mb"] >= results["server_rss_start_mb"] > 50  # read from /proc, not guessed
     assert results["server_log_tracebacks"] == 0, results["server_log_tail"]
+
+
+def test_each_interaction_stays_within_its_byte_budget(results: dict) -> None:
+    """The bytes of the ForwardMsgs a student receives (after Streamlit's message cache): issue 11's budgets."""
+    assert results["errors"] == 0, results["error_samples"]
+    for step, budget in loadtest.BUDGETS.items():
+        largest = results["per_step"][step]["max_bytes"]
+        assert 0 < largest <= budget, (step, largest, budget)
+    # A click on the feature map reruns only the results (st.fragment): less than a full rerun of the same page.
+    assert results["per_step"]["pixel"]["max_bytes"] < results["per_step"]["kernel"]["max_bytes"]
 
 
 def test_errors_in_the_stream_are_counted() -> None:

@@ -318,3 +318,152 @@ def norms_figure(norms: np.ndarray, title: str, x_title: str, y_title: str, hove
              xaxis=dict(title=dict(text=x_title), showgrid=False), template=NO_TEMPLATE,
              yaxis=dict(title=dict(text=y_title), autorange="reversed", showgrid=False)),
     )
+
+
+@_shared
+def tiles_figure(
+    tiles: np.ndarray, per_row: int, title: str, hover: str, tile_titles: tuple[str, ...] = (), numbers: bool = False,
+    separators: str = ".,", height: int | None = None, lang: str = "en",
+) -> go.Figure:
+    """N small matrices (N×h×w) in a grid, `per_row` to a row, each coloured on its own scale centred on 0 (white).
+
+    Hover gets customdata [tile number from 1, value]; `numbers` writes each value in its cell (for filters)."""
+    count, rows, cols = tiles.shape
+    grid_rows = int(np.ceil(count / per_row))
+    gap = 1
+    shape = (grid_rows * (rows + gap) - gap, per_row * (cols + gap) - gap)
+    shown, raw, index = np.full(shape, np.nan, np.float32), np.full(shape, np.nan, np.float32), np.full(shape, np.nan, np.float32)
+    annotations = []
+    for i, tile in enumerate(np.asarray(tiles, dtype=np.float64)):
+        r0, c0 = (i // per_row) * (rows + gap), (i % per_row) * (cols + gap)
+        limit = float(np.nanmax(np.abs(tile))) if np.isfinite(tile).any() else 1.0
+        limit = limit or 1.0
+        shown[r0 : r0 + rows, c0 : c0 + cols] = tile / limit
+        raw[r0 : r0 + rows, c0 : c0 + cols] = tile
+        index[r0 : r0 + rows, c0 : c0 + cols] = i + 1
+        if i < len(tile_titles):
+            annotations.append(dict(text=tile_titles[i], x=c0 + (cols - 1) / 2, y=r0 - 0.5, yanchor="bottom", showarrow=False,
+                                    font=dict(size=12)))
+    trace = dict(z=shown, colorscale="RdBu_r", zmin=-1, zmax=1, showscale=False, hoverongaps=False)
+    if shown.size <= CLICKABLE_LIMIT // 2:  # hover data doubles a figure's bytes; past this the colours must do
+        trace.update(customdata=np.stack([index, raw], axis=-1), hovertemplate=hover + "<extra></extra>")
+    else:  # one byte a cell instead of four; the gaps between tiles become white, as 0 is
+        trace.update(z=np.rint(np.nan_to_num(shown) * 127).astype(np.int8), zmin=-127, zmax=127, hoverinfo="skip")
+    if numbers:
+        from cnn_core.i18n import format_number
+
+        text = [["" if np.isnan(v) else format_number(v, lang, significant=3) for v in row] for row in raw]
+        trace.update(text=text, texttemplate="%{text}", xgap=1, ygap=1)
+    side = max(shape)
+    layout = _square_layout(height or min(70 + int(1000 * shape[0] / max(shape[1], 1)), 420), title, ticks=False,
+                            annotations=annotations, separators=separators)
+    if annotations:
+        layout["yaxis"]["range"] = [shape[0] - 0.5, -1.8 - 0.02 * side]
+        layout["yaxis"].pop("autorange")
+    return go.Figure(go.Heatmap(**trace), layout)
+
+
+@_shared
+def window_figure(span: np.ndarray, taps: np.ndarray, padding: np.ndarray, title: str, separators: str = ".,") -> go.Figure:
+    """The cells a dilated window spans: its taps coloured with their values, the gaps between them gray."""
+    z = np.asarray(span, dtype=np.float64) + 0.0
+    on = np.where(taps, z, np.nan)
+    off = np.where(taps, np.nan, 0.0)
+    limit = float(np.nanmax(np.abs(on))) if np.isfinite(on).any() else 1.0
+    layout = _square_layout(_matrix_height(max(z.shape)), title, separators=separators)
+    layout["xaxis"]["dtick"] = layout["yaxis"]["dtick"] = 1
+    marks = [_rectangle(r, c, 1, 1, "#888", "dot") for r, c in zip(*np.nonzero(padding & taps))]
+    layout["shapes"] = marks
+    return go.Figure([
+        go.Heatmap(z=off, text=z, texttemplate="%{text:.3~g}", colorscale=[[0, "#e8e8e8"], [1, "#e8e8e8"]], showscale=False,
+                   hoverinfo="skip", xgap=1, ygap=1, textfont=dict(color="#999")),
+        go.Heatmap(z=on, text=z, texttemplate="%{text:.3~g}", colorscale="RdBu_r", zmin=-(limit or 1), zmax=limit or 1,
+                   showscale=False, hovertemplate="%{y}, %{x}: %{z}<extra></extra>", xgap=1, ygap=1),
+    ], layout)
+
+
+@_shared
+def animation_figure(
+    left: np.ndarray, right_frames: np.ndarray, left_marks: np.ndarray, right_marks: np.ndarray, frame_titles: tuple[str, ...],
+    titles: tuple[str, str], buttons: tuple[str, str, str, str], step_label: str, left_frame: tuple[int, int, int, int],
+    right_frame: tuple[int, int, int, int] | None = None, reveal: bool = False, separators: str = ".,", speed_ms: int = 700,
+) -> go.Figure:
+    """Two grids side by side, animated in the browser (Plotly frames): step i marks `left_marks[i]` (cells of `left`)
+    and `right_marks[i]` (cells of the right grid) and shows the right grid as `right_frames[i]`.
+
+    With `reveal`, right_frames is one grid filled in reading order, one cell a step: the cells not computed yet are
+    covered by two rectangles, so that a frame carries no grid (a few hundred bytes). Play, pause and speed are buttons,
+    the slider steps back and forth: a class pressing play costs the server nothing."""
+    lr, lc = left.shape
+    rr, rc = right_frames.shape[1:]
+    steps = rr * rc if reveal else len(right_frames)
+    z = np.asarray(left, dtype=np.float64) + 0.0
+    limit = float(np.abs(z).max()) or 1.0
+
+    def marks(cells: np.ndarray, axes: str) -> dict:
+        return dict(x=cells[:, 1].astype(np.int16), y=cells[:, 0].astype(np.int16), xaxis=f"x{axes}", yaxis=f"y{axes}")
+
+    def right_grid(values: np.ndarray) -> dict:
+        return dict(z=values.astype(np.float32), xaxis="x2", yaxis="y2")
+
+    out_limit = float(np.nanmax(np.abs(right_frames))) if np.isfinite(right_frames).any() else 1.0
+    marker = dict(symbol="square-open", color="#ffb000", line=dict(width=3))
+    size = max(8, int(300 / max(lr, lc, rr, rc)))
+    traces = [
+        go.Heatmap(z=z, texttemplate="%{z:.3~g}", colorscale="Greys", zmin=-limit * 0.3, zmax=limit * 2.5,
+                   showscale=False, hoverinfo="skip", xgap=1, ygap=1),
+        go.Heatmap(**right_grid(right_frames[-1] if reveal else right_frames[0]), texttemplate="%{z:.3~g}", colorscale="RdBu_r",
+                   zmin=-(out_limit or 1), zmax=out_limit or 1, showscale=False, hoverinfo="skip", xgap=1, ygap=1),
+        go.Scatter(**marks(left_marks[0], ""), mode="markers", marker=dict(size=size, **marker), hoverinfo="skip", showlegend=False),
+        go.Scatter(**marks(right_marks[0], "2"), mode="markers", marker=dict(size=size, **marker), hoverinfo="skip", showlegend=False),
+    ]
+    shapes = [_rectangle(*left_frame, color="#555", dash="dot")]
+    if right_frame is not None:
+        shapes.append({**_rectangle(*right_frame, color="#555", dash="dot"), "xref": "x2", "yref": "y2"})
+
+    def covers(step: int) -> list[dict]:
+        r, c = divmod(step, rc)
+        cover = dict(type="rect", xref="x2", yref="y2", fillcolor="white", line=dict(width=0))
+        return [dict(cover, x0=c + 0.5, x1=rc - 0.5, y0=r - 0.5, y1=r + 0.5), dict(cover, x0=-0.5, x1=rc - 0.5, y0=r + 0.5, y1=rr - 0.5)]
+
+    frames = []
+    for i in range(steps):
+        data, indices = [go.Scatter(**marks(left_marks[i], "")), go.Scatter(**marks(right_marks[i], "2"))], [2, 3]
+        layout = dict(title=dict(text=frame_titles[i]))
+        if reveal:
+            layout["shapes"] = shapes + covers(i)
+        else:
+            data, indices = [go.Heatmap(**right_grid(right_frames[i]))] + data, [1] + indices
+        frames.append(go.Frame(name=str(i), traces=indices, data=data, layout=layout))
+
+    def play(duration: int) -> dict:
+        return dict(method="animate", args=[None, dict(frame=dict(duration=duration, redraw=True), fromcurrent=True,
+                                                       transition=dict(duration=0), mode="immediate")])
+
+    menu = dict(type="buttons", direction="left", x=0.0, y=-0.11, xanchor="left", yanchor="top", showactive=False, buttons=[
+        dict(label=buttons[0], **play(speed_ms * 2)), dict(label=buttons[1], **play(speed_ms)),
+        dict(label=buttons[2], **play(max(speed_ms // 4, 60))),
+        dict(label=buttons[3], method="animate", args=[[None], dict(frame=dict(duration=0, redraw=False), mode="immediate",
+                                                                     transition=dict(duration=0))]),
+    ])
+    slider = dict(active=0, x=0.0, y=-0.2, len=1.0, currentvalue=dict(prefix=step_label + " "), pad=dict(t=10),
+                  steps=[dict(label=str(i + 1), method="animate",
+                              args=[[str(i)], dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))])
+                         for i in range(steps)])
+
+    def axis(domain: tuple[float, float], n: int, suffix: str) -> tuple[dict, dict]:
+        x = dict(domain=domain, showgrid=False, zeroline=False, constrain="domain", dtick=1, range=[-0.5, n - 0.5],
+                 anchor=f"y{suffix}")
+        y = dict(showgrid=False, zeroline=False, constrain="domain", dtick=1, autorange="reversed", scaleanchor=f"x{suffix}",
+                 anchor=f"x{suffix}")
+        return x, y
+
+    x1, y1 = axis((0.0, 0.47), lc, "")
+    x2, y2 = axis((0.53, 1.0), rc, "2")
+    annotations = [dict(text=text, xref=f"x{a} domain", x=0.5, yref="paper", y=1.0, yanchor="bottom", showarrow=False,
+                        font=dict(size=14)) for text, a in zip(titles, ("", "2"))]
+    layout = dict(title=dict(text=frame_titles[0], x=0.5, xanchor="center", y=0.98), height=560,
+                  margin=dict(l=10, r=10, t=80, b=170), dragmode=False, separators=separators, xaxis=x1, yaxis=y1, xaxis2=x2,
+                  yaxis2=y2, updatemenus=[menu], sliders=[slider], shapes=shapes + (covers(0) if reveal else []), template=NO_TEMPLATE,
+                  annotations=annotations)
+    return go.Figure(traces, layout, frames=frames)
