@@ -23,10 +23,9 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
-
-from .errors import InputError
 import torch
 
+from .errors import InputError
 from .live import MAX_SECONDS, MAX_STEPS, Data, LiveConfig, LiveProgress, LiveResult, build_model, train
 
 SLOTS_ENV = "CNN_COURSE_TRAIN_SLOTS"  # how many runs train at once (default: see default_slots)
@@ -272,7 +271,7 @@ def _child(trainer: Callable[..., LiveResult], config: LiveConfig, data: Data, p
         result = trainer(config, data, on_progress=lambda progress: sender.send(("progress", progress)),
                          should_stop=stop.is_set, probe=probe)
         sender.send(("result", _to_parent(result)))
-    except Exception:
+    except Exception:  # noqa: BLE001 - every failure goes back to the server, which logs it
         sender.send(("error", traceback.format_exc()))
     finally:
         sender.close()

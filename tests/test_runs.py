@@ -202,16 +202,16 @@ def stubborn_trainer(config, data, on_progress, should_stop, probe=None):
     time.sleep(600)  # ignores should_stop and its time budget
 
 
-def test_a_failing_or_stubborn_process_is_reported_killed_and_the_queue_goes_on() -> None:
-    for trainer, ask_stop in ((failing_trainer, False), (stubborn_trainer, False), (stubborn_trainer, True)):
-        registry = RunRegistry(slots=1, trainer=trainer, grace_seconds=1.0, stop_seconds=1.0)
-        try:
-            run = registry.submit(LiveConfig(time_budget=2), ())
-            if ask_stop:
-                wait_for(lambda: registry.poll(run).progress == "started", timeout=30)
-                registry.stop(run)
-            wait_for(lambda: registry.poll(run).done, timeout=30)
-            assert registry.poll(run).status == ("stopped" if ask_stop else "failed")
-            assert registry.poll(run).result is None and registry.counts() == (0, 0)
-        finally:
-            registry.close()
+@pytest.mark.parametrize(("trainer", "ask_stop"), [(failing_trainer, False), (stubborn_trainer, False), (stubborn_trainer, True)])
+def test_a_failing_or_stubborn_process_is_reported_killed_and_the_queue_goes_on(trainer, ask_stop: bool) -> None:
+    registry = RunRegistry(slots=1, trainer=trainer, grace_seconds=1.0, stop_seconds=1.0)
+    try:
+        run = registry.submit(LiveConfig(time_budget=2), ())
+        if ask_stop:
+            wait_for(lambda: registry.poll(run).progress == "started", timeout=30)
+            registry.stop(run)
+        wait_for(lambda: registry.poll(run).done, timeout=30)
+        assert registry.poll(run).status == ("stopped" if ask_stop else "failed")
+        assert registry.poll(run).result is None and registry.counts() == (0, 0)
+    finally:
+        registry.close()
