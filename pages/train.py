@@ -19,7 +19,6 @@ DEFAULT = LiveConfig()
 RATES = (0.0001, 0.0003, 0.001, 0.002, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 OVERFIT_GAP = 0.15  # training accuracy this much above held-out accuracy: the network memorises
 UNDERFIT = 0.35
-WAITING_POLL = 3.0  # seconds between a queued run's reruns (a running one: every second); well within the idle limit
 COLLAPSED = 0.12  # held-out accuracy at chance: the network gives (almost) every image the same answer  # held-out accuracy below this after a full run: too small or too short to learn much
 DEFAULTS = {"lv_layers": DEFAULT.layers, "lv_width": DEFAULT.width, "lv_kernel": DEFAULT.kernel_size,
             "lv_act": DEFAULT.activation, "lv_opt": DEFAULT.optimizer, "lv_lr": DEFAULT.learning_rate,
@@ -167,9 +166,6 @@ def _watch(run_id: str) -> None:
     if view is None:
         st.info(t("live.forgotten"), icon="🕰️")
         return
-    if not view.done and view.status != "waiting" and st.session_state.get("lv_polled_waiting") == run_id:
-        st.session_state.lv_polled_waiting = None  # its turn came: the whole page reruns to give it the 1 s timer
-        st.rerun()
     _live(view)
     if view.done:
         if st.session_state.get("lv_drawn_done") != run_id:  # once: the whole page reruns without the timer
@@ -214,10 +210,8 @@ if run_id is None:
     st.info(t("live.press_train"), icon="👆")
 else:
     current = registry().poll(run_id)
-    waiting = current is not None and current.status == "waiting"
-    st.session_state.lv_polled_waiting = run_id if waiting else None
     active = current is not None and not current.done
-    st.fragment(_watch, run_every=WAITING_POLL if waiting else 1.0 if active else None)(run_id)
+    st.fragment(_watch, run_every=1.0 if active else None)(run_id)
 
 with st.expander(t("live.lessons_header")):
     st.markdown(t("live.lessons", train=num(len(data[0]))))
