@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from .arithmetic import conv_output_size, effective_kernel_size
+from .arithmetic import conv_output_size, effective_kernel_size, pool_output_size
 from .errors import InputError
 from .parameters import positive_int
 
@@ -21,7 +22,8 @@ SHAPE_PRESERVING: dict[type[nn.Module], str] = {
     nn.Dropout: "dropout", nn.Dropout2d: "dropout", nn.Identity: "identity", nn.LocalResponseNorm: "norm",
 }
 SPATIAL = ("conv", "maxpool", "avgpool", "adaptive_avgpool")
-REFERENCE_NETWORKS: dict[str, int] = {"cifar": 32, "alexnet": 224}  # name → the image side it was designed for
+# name → the image side it was designed for (the 2012 paper says 224, but only 227 gives its 55×55 without padding)
+REFERENCE_NETWORKS: dict[str, int] = {"cifar": 32, "alexnet": 224, "alexnet2012": 227}
 BUILDER_KINDS = ("conv", "maxpool", "fc")
 
 
@@ -45,6 +47,7 @@ class Layer:
     output_size: tuple[int | None, int | None] = (None, None)  # adaptive pooling
     affine: bool = False  # batchnorm: a learned scale and shift per channel
     implicit: bool = False  # a flatten done inside forward(), not a module
+    ceil_mode: bool = False  # pooling that rounds the output size up (PyTorch's ceil_mode=True)
 
 
 @dataclass(frozen=True)
@@ -116,13 +119,11 @@ def module_layers(model: nn.Module) -> list[Layer]:
                 dilation=_pair(module.dilation), groups=module.groups, bias=module.bias is not None,
             ))
         elif isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
-            if module.ceil_mode:
-                raise ValueError(f"{name}: ceil_mode=True is not supported")
             is_max = isinstance(module, nn.MaxPool2d)
             layers.append(Layer(
                 name, "maxpool" if is_max else "avgpool", kind_name, kernel=_pair(module.kernel_size),
                 stride=_pair(module.stride), padding=_pair(module.padding),
-                dilation=_pair(module.dilation) if is_max else (1, 1),
+                dilation=_pair(module.dilation) if is_max else (1, 1), ceil_mode=bool(module.ceil_mode),
             ))
         elif isinstance(module, nn.AdaptiveAvgPool2d):
             size = module.output_size
@@ -179,14 +180,14 @@ def _spatial(layer: Layer, position: int, shape: tuple[int, ...]) -> tuple[tuple
     for axis, m, k, s, p, d in zip("HW", shape[1:], layer.kernel, layer.stride, layer.padding, layer.dilation):
         span = effective_kernel_size(k, d)
         try:
-            out.append(conv_output_size(m, k, s, p, d))
+            out.append(pool_output_size(m, k, s, p, d, ceil_mode=True) if layer.ceil_mode else conv_output_size(m, k, s, p, d))
         except InputError as error:
             if error.key != "err.kernel_too_large":
                 raise
             numerator = m - span + 2 * p
             raise _Stop(InputError(
                 "arch.err_does_not_fit", position=position, layer=layer.name, axis=axis, m=m, k=span, p=p, s=s,
-                padded=m + 2 * p, numerator=numerator, value=f"{numerator / s + 1:.3g}",
+                padded=m + 2 * p, numerator=numerator, value=round(numerator / s + 1, 3),
             )) from None
         rest.append((m - span + 2 * p) % s)
         spans.append(span)
@@ -277,7 +278,26 @@ def reference_network(name: str) -> nn.Module:
             from torchvision.models import alexnet
 
             return alexnet(weights=None)
+        if name == "alexnet2012":
+            return alexnet_2012()
     raise ValueError(f"unknown network {name!r}; use one of {tuple(REFERENCE_NETWORKS)}")
+
+
+def alexnet_2012() -> nn.Module:
+    """AlexNet as the 2012 paper describes it: 96/256/384/384/256 filters, local response normalisation, and conv2, conv4
+    and conv5 split over the two GPUs (groups=2: each half of the filters sees half of the channels)."""
+    lrn = dict(size=5, alpha=1e-4, beta=0.75, k=2.0)
+    return nn.Sequential(OrderedDict([
+        ("conv1", nn.Conv2d(3, 96, 11, stride=4)), ("relu1", nn.ReLU()), ("norm1", nn.LocalResponseNorm(**lrn)),
+        ("pool1", nn.MaxPool2d(3, 2)),
+        ("conv2", nn.Conv2d(96, 256, 5, padding=2, groups=2)), ("relu2", nn.ReLU()), ("norm2", nn.LocalResponseNorm(**lrn)),
+        ("pool2", nn.MaxPool2d(3, 2)),
+        ("conv3", nn.Conv2d(256, 384, 3, padding=1)), ("relu3", nn.ReLU()),
+        ("conv4", nn.Conv2d(384, 384, 3, padding=1, groups=2)), ("relu4", nn.ReLU()),
+        ("conv5", nn.Conv2d(384, 256, 3, padding=1, groups=2)), ("relu5", nn.ReLU()), ("pool5", nn.MaxPool2d(3, 2)),
+        ("flatten", nn.Flatten()), ("drop6", nn.Dropout()), ("fc6", nn.Linear(256 * 6 * 6, 4096)), ("relu6", nn.ReLU()),
+        ("drop7", nn.Dropout()), ("fc7", nn.Linear(4096, 4096)), ("relu7", nn.ReLU()), ("fc8", nn.Linear(4096, 1000)),
+    ]))
 
 
 def _cell(value: object, row: int, column: str, minimum: int, default: int | None = None) -> int:

@@ -40,6 +40,23 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     return (m + 2 * p - span) // s + 1
 
 
+def pool_output_size(size: int, kernel_size: int, stride: int, padding: int = 0, dilation: int = 1,
+                     ceil_mode: bool = False) -> int:
+    """PyTorch's pooling size: the floor formula, or with `ceil_mode` the ceiling, less one if that window would start in the padding."""
+    out = conv_output_size(size, kernel_size, stride, padding, dilation)
+    if ceil_mode:
+        m, s, p = int(size), int(stride), int(padding)
+        out = -(-(m + 2 * p - effective_kernel_size(int(kernel_size), int(dilation))) // s) + 1
+        if (out - 1) * s >= m + p:  # PyTorch drops a last window that would start past the input
+            out -= 1
+    return out
+
+
+def tf_same_output_size(size: int, stride: int) -> int:
+    """TensorFlow's padding="SAME" size, ⌈m/s⌉ whatever the kernel (zeros added as needed, more of them at the end)."""
+    return -(-_as_int(size, "size", 1) // _as_int(stride, "stride", 1))
+
+
 def same_padding(kernel_size: int, dilation: int = 1) -> int:
     """The padding (k-1)/2 that keeps the size at stride 1; an even kernel has none."""
     k = _as_int(kernel_size, "kernel", 1)

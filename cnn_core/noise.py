@@ -72,10 +72,12 @@ def psnr(reference: np.ndarray, image: np.ndarray) -> float:
 
 
 def gaussian_smooth(image: np.ndarray, size: int, sigma: float) -> np.ndarray:
-    """Each channel convolved with the size×size Gaussian kernel, zero padding (size − 1)/2 to keep the size, rounded to uint8."""
+    """Each channel convolved with the size×size Gaussian kernel, edges repeated (size − 1)/2 times to keep the size, as uint8."""
     pixels = _as_image(image)
     kernel = get_kernel("gaussian", size, sigma)
-    smoothed = convolve(pixels, kernel, padding=same_padding(kernel.shape[0]))
+    # Repeated edges, the median filter's border rule: zero padding would darken a border band and bias the comparison.
+    half = same_padding(kernel.shape[0])
+    smoothed = convolve(np.pad(pixels, ((half, half), (half, half)) + ((0, 0),) * (pixels.ndim - 2), mode="edge"), kernel)
     return np.clip(np.rint(smoothed), 0, 255).astype(np.uint8)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .arithmetic import conv_output_size
 from .errors import InputError
+from .i18n import format_number
 
 IMPOSSIBLE = "impossible"
 IMPOSSIBLE_WORDS = frozenset({"impossible", "imposible"})
@@ -102,7 +103,7 @@ def _pool_question(rng: random.Random) -> Question:
     out = conv_output_size(m, window, stride, 0)
     numerator = m - window
     variant = "exact" if numerator % stride == 0 else "floor"
-    params = {"m": m, "c": c, "w": window, "s": stride}
+    params = {"m": m, "c": c, "k": window, "s": stride}  # k, as the pooling page calls the window
     work = {**params, "numerator": numerator, "quotient": numerator // stride, "ratio": round(numerator / stride, 3), "out": out}
     return Question("pool_shape", variant, "quiz.q_pool", params, "shape", (out, out, c), f"quiz.exp_pool_{variant}", work)
 
@@ -155,7 +156,7 @@ def _chain_question(rng: random.Random) -> Question:
             break
     answer = factors[variant]
     params = {"a_prev": a_prev, "w": w, "b": b, "y": y}
-    work = {**params, "b_term": f"+ {b}" if b >= 0 else f"− {-b}", "z": round(z, 4), "a": round(a, 4),
+    work = {**params, "b_term": b, "z": round(z, 4), "a": round(a, 4),
             **{name: round(value, 4) for name, value in factors.items()}}
     # Three decimals asked; leave room for a student who rounds σ(z) to three decimals along the way.
     tolerance = max(0.02 * abs(answer), 0.0015)
@@ -180,6 +181,27 @@ def make_quiz(seed: int, count: int = QUIZ_LENGTH) -> list[Question]:
         rng.shuffle(block)
         questions += [_make(rng, slot) for slot in block]
     return questions[: max(int(count), 0)]
+
+
+def shown_params(params: dict[str, object], lang: str) -> dict[str, object]:
+    """A question's or a solution's numbers as `lang` writes them (es 15.360.000 · 0,25); "b_term" as "+ b" or "− |b|"."""
+    out: dict[str, object] = {}
+    for name, value in params.items():
+        if name == "b_term" and isinstance(value, numbers.Real):
+            value = ("+ " if value >= 0 else "− ") + format_number(abs(value), lang)
+        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+            value = format_number(value, lang)
+        out[name] = value
+    return out
+
+
+def answer_text(question: Question, lang: str) -> str | None:
+    """A numeric answer as `lang` writes it (a decimal to the 3 places the question asks for); None when it is no number."""
+    if question.form == "decimal":
+        return format_number(float(question.answer), lang, decimals=3)
+    if question.form in ("size", "integer") and question.answer != IMPOSSIBLE:
+        return format_number(question.answer, lang)  # type: ignore[arg-type]
+    return None
 
 
 # --- reading a student's answer -----------------------------------------------------------------------------------

@@ -78,6 +78,21 @@ def cross_entropy_gradient(logits: np.ndarray, true_class: int, temperature: flo
     return gradient / _check_temperature(temperature)
 
 
+def smoothed_targets(count: int, true_class: int, smoothing: float) -> np.ndarray:
+    """Label smoothing's target q: (1 − ε)·one-hot + ε/K, instead of the one-hot vector itself."""
+    if not (isinstance(smoothing, (int, float)) and 0 <= smoothing <= 1):
+        raise ValueError(f"label smoothing must be in [0, 1], got {smoothing!r}")
+    q = np.full(count, smoothing / count)
+    q[true_class] += 1.0 - smoothing
+    return q
+
+
+def smoothed_cross_entropy(logits: np.ndarray, true_class: int, smoothing: float, temperature: float = 1.0) -> float:
+    """−Σ q_i log p_i with label smoothing's targets q (PyTorch's CrossEntropyLoss(label_smoothing=ε))."""
+    z, y = _check_class(logits, true_class)
+    return float(-(smoothed_targets(z.size, y, smoothing) * log_softmax(z, temperature)).sum())
+
+
 def sigmoid(x: np.ndarray | float) -> np.ndarray:
     """1 / (1 + e^{−x}) elementwise, without overflow for large |x|."""
     x = np.asarray(x, dtype=np.float64)
@@ -142,8 +157,7 @@ def parse_logit(cell: object, row: int) -> float:
     if not math.isfinite(value):
         raise InputError("sm.err_not_finite", row=row + 1)
     if abs(value) > MAX_LOGIT:
-        # Thousands separated by thin spaces read the same in Spanish and English.
-        raise InputError("sm.err_too_large", row=row + 1, limit=f"{MAX_LOGIT:,.0f}".replace(",", "\u202f"))
+        raise InputError("sm.err_too_large", row=row + 1, limit=MAX_LOGIT)
     return value
 
 

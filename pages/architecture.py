@@ -6,10 +6,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnn_core import InputError
+from cnn_core import InputError, conv_output_size
 from cnn_core.architecture import BUILDER_KINDS, REFERENCE_NETWORKS, SPATIAL, Row, Trace, build, model_trace, reference_network
-from ui import Setting, labels, plot, share_in_url, show_error, t
-from ui.common import current_language
+from cnn_core.parameters import fc_parameters
+from ui import Setting, labels, num, pct, plot, share_in_url, show_error, t
 
 NETWORKS = (*REFERENCE_NETWORKS, "custom")
 COLUMNS = ("kind", "units", "k", "s", "p")
@@ -26,13 +26,6 @@ STARTS: dict[str, tuple[list[tuple[str, int | None, int | None, int | None, int 
                   ("conv", 64, 5, 1, 0), ("fc", 10, None, None, None)], (3, 28, 28)),
 }
 SHAPE_ONLY = ("activation", "dropout", "identity", "norm")
-
-
-def number(value: int) -> str:
-    """Digits grouped the way each language writes them: 61,100,840 in English, 61 100 840 in Spanish."""
-    if current_language() == "en":
-        return f"{value:,}"
-    return str(value) if abs(value) < 10_000 else f"{value:,}".replace(",", "\u202f")
 
 
 def _shape(shape: tuple[int, ...]) -> str:
@@ -72,7 +65,7 @@ def _type(row: Row) -> str:
 
 def _table(result: Trace, compact: bool) -> pd.DataFrame:
     records = [{"#": 0, "layer": t("arch.input_row"), "type": "", "shape": _shape(result.input_shape), "formula": "",
-                "parameters": 0, "macs": 0, "rf": "1×1"}]
+                "parameters": num(0), "macs": num(0), "rf": "1×1"}]
     after_linear = False
     for row in result.rows:
         after_linear = after_linear or row.layer.kind == "linear"
@@ -82,7 +75,7 @@ def _table(result: Trace, compact: bool) -> pd.DataFrame:
         records.append({
             "#": row.position, "layer": row.layer.name, "type": _type(row), "shape": _shape(row.shape),
             "formula": f"{formula}  ✂️" if row.floored else formula,
-            "parameters": row.parameters, "macs": row.multiply_adds, "rf": _receptive_field(row, after_linear),
+            "parameters": num(row.parameters), "macs": num(row.multiply_adds), "rf": _receptive_field(row, after_linear),
         })
     return pd.DataFrame(records)
 
@@ -98,8 +91,8 @@ def _show_table(result: Trace, key: str) -> None:
             "type": st.column_config.TextColumn(t("arch.col_type")),
             "shape": st.column_config.TextColumn(t("arch.col_shape"), help=t("arch.col_shape_help")),
             "formula": st.column_config.TextColumn(t("arch.col_formula"), help=t("arch.col_formula_help"), width="medium"),
-            "parameters": st.column_config.NumberColumn(t("arch.col_parameters"), format="localized"),
-            "macs": st.column_config.NumberColumn(t("arch.col_macs"), format="localized", help=t("arch.col_macs_help")),
+            "parameters": st.column_config.TextColumn(t("arch.col_parameters")),  # text: written as the session's language writes it
+            "macs": st.column_config.TextColumn(t("arch.col_macs"), help=t("arch.col_macs_help")),
             "rf": st.column_config.TextColumn(t("arch.col_rf"), help=t("arch.col_rf_help")),
         },
     )
@@ -196,20 +189,30 @@ if result.error is not None:
 
 m1, m2, m3 = st.columns(3)
 partial = "_partial" if result.error is not None else ""  # totals of the layers before the one that failed
-m1.metric(t(f"arch.total_parameters{partial}"), number(result.parameters))
-m2.metric(t(f"arch.total_macs{partial}"), number(result.multiply_adds),
-          t("arch.millions", value=f"{result.multiply_adds / 1e6:.1f}"),
+m1.metric(t(f"arch.total_parameters{partial}"), num(result.parameters))
+m2.metric(t(f"arch.total_macs{partial}"), num(result.multiply_adds),
+          t("arch.millions", value=num(result.multiply_adds / 1e6, decimals=1)),
           delta_color="off", delta_arrow="off")
 m3.metric(t("arch.output"), _shape(result.output_shape) if result.error is None else "—")
 if choice != "custom" and result.error is None:
     numel = sum(p.numel() for p in network.parameters())
-    st.caption(t("arch.numel_check", numel=number(numel), verdict="✅" if numel == result.parameters else "❌"))
+    st.caption(t("arch.numel_check", numel=num(numel), verdict="✅" if numel == result.parameters else "❌"))
 
 floored = [row.layer.name for row in result.rows if row.floored]
 if floored:
     st.warning(t("arch.floor_note", layers=", ".join(floored)), icon="✂️")
 if any(row.layer.kind == "adaptive_avgpool" for row in result.rows):
-    st.info(t("arch.adaptive_note"), icon="ℹ️")
+    st.info(t("arch.adaptive_note", features=num(256 * 6 * 6), no_padding=conv_output_size(224, 11, 4),
+              paper=conv_output_size(227, 11, 4), torchvision=conv_output_size(224, 11, 4, 2)), icon="ℹ️")
+if choice.startswith("alexnet") and result.error is None:
+    fc = sum(row.parameters for row in result.rows if row.layer.kind == "linear")
+    first = fc_parameters(224, 224, 3, 4096, bias=False)
+    st.markdown(t("arch.alexnet_counts", total=num(result.parameters), fc=num(fc), share=pct(fc / result.parameters, 0),
+                  inputs=num(224 * 224 * 3), weights=num(first), millions=num(first / 1e6, decimals=0)))
+flat = next((row for row in result.rows if row.layer.kind == "flatten" and len(row.input_shape) == 3), None)
+if flat is not None:
+    st.caption(t("arch.vector_note", c_in=result.input_shape[0], c=flat.input_shape[0], h=flat.input_shape[1],
+                 w=flat.input_shape[2], n=num(flat.shape[0])))
 if any(row.layer.implicit for row in result.rows):
     st.info(t("arch.flatten_note"), icon="ℹ️")
 with st.expander(t("arch.columns_header")):

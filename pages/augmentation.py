@@ -13,7 +13,7 @@ from cnn_core.audio import (
 from cnn_core.augment import Augmentation, agreement, augment_images, pipeline
 from cnn_core.model import CLASSES, predict_batch, preprocess
 from cnn_core.images import SAMPLES
-from ui import Setting, image_picker, labels, network_ready, plot, share_in_url, show_error, t
+from ui import Setting, image_picker, labels, network_ready, num, pct, plot, share_in_url, show_error, t
 from ui.common import current_language
 
 WORKING_SIDE = 160  # the versions are drawn small; the network sees 32×32 anyway
@@ -81,12 +81,12 @@ def _images_section(pixels: np.ndarray | None, settings: Augmentation, count: in
         st.image(working, width="stretch")
         if probabilities is not None:
             top = int(np.argmax(probabilities[0]))
-            st.metric(t("aug.original_prediction"), names[top], f"{probabilities[0, top]:.0%}", delta_color="off",
+            st.metric(t("aug.original_prediction"), names[top], pct(probabilities[0, top], 0), delta_color="off",
                       delta_arrow="off")
             predicted = probabilities[1:].argmax(axis=1)
             same, fraction = agreement(top, predicted)
             st.metric(t("aug.agreement"), t("aug.agreement_value", same=int(same.sum()), total=len(same)),
-                      f"{fraction:.0%}", delta_color="off", delta_arrow="off", help=t("aug.agreement_help"))
+                      pct(fraction, 0), delta_color="off", delta_arrow="off", help=t("aug.agreement_help"))
     with right:
         st.subheader(t("aug.versions", count=count, seed=seed))
         for start in range(0, count, PER_ROW):
@@ -96,14 +96,27 @@ def _images_section(pixels: np.ndarray | None, settings: Augmentation, count: in
                 else:
                     label = int(predicted[index])
                     caption = t("aug.version_caption", index=index + 1, label=names[label],
-                                prob=f"{probabilities[index + 1, label]:.0%}", mark="✅" if same[index] else "❌")
+                                prob=pct(probabilities[index + 1, label], 0), mark="✅" if same[index] else "❌")
                 column.image(versions[index], caption=caption, width="stretch")
     if probabilities is not None:
         st.markdown(t("aug.agreement_text"))
+        _tta_note()
     with st.expander(t("aug.code_header")):
         code = "from torchvision.transforms import v2\n\ntransform = " + repr(pipeline(settings, working.shape[:2]))
         st.code(code, language="python")
         st.caption(t("aug.code_note"))
+
+
+def _tta_note() -> None:
+    """Test-time augmentation: the six fixed views every prediction averages, and the two test accuracies of the model card."""
+    from cnn_core.model import ModelError, model_card
+
+    try:
+        evaluation = model_card()["evaluation"]
+        tta, plain = float(evaluation["test_accuracy_tta"]), float(evaluation["test_accuracy"])
+    except (ModelError, KeyError, TypeError, ValueError):
+        return
+    st.markdown(t("aug.tta_text", tta=pct(tta, 2), plain=pct(plain, 2)))
 
 
 def _sound() -> Sound | None:
@@ -112,7 +125,7 @@ def _sound() -> Sound | None:
                       key="aug_sound")
     if source != "upload":
         return builtin_sound(source)
-    file = st.file_uploader(t("aug.wav_upload"), type=["wav"], key="aug_wav", help=t("aug.wav_help", seconds=f"{MAX_SECONDS:g}"))
+    file = st.file_uploader(t("aug.wav_upload"), type=["wav"], key="aug_wav", help=t("aug.wav_help", seconds=num(MAX_SECONDS)))
     if file is None:
         st.info(t("aug.wav_waiting"), icon="📁")
         return None
@@ -122,7 +135,7 @@ def _sound() -> Sound | None:
         st.error(t("aug.wav_bad", name=file.name) + " " + error.message(current_language()), icon="⚠️")
         return None
     if sound.truncated:
-        st.caption(t("aug.wav_truncated", seconds=f"{sound.file_seconds:.1f}", used=f"{sound.seconds:g}"))
+        st.caption(t("aug.wav_truncated", seconds=num(sound.file_seconds, decimals=1), used=num(sound.seconds)))
     return sound
 
 
@@ -181,9 +194,9 @@ def _sound_section() -> None:
         show_error(error)
         return
     rows, frames = spec.db.shape
-    st.caption(t("aug.stft_caption", seconds=f"{sound.seconds:.2f}", rate=sound.sample_rate, window=window_ms, n_fft=n_fft,
-                 hop_ms=hop_ms, hop=hop, frames=frames, rows=rows, nyquist=f"{spec.frequencies[-1]:.0f}",
-                 step=f"{spec.frequencies[1]:.1f}"))
+    st.caption(t("aug.stft_caption", seconds=num(sound.seconds, decimals=2), rate=num(sound.sample_rate), window=window_ms, n_fft=n_fft,
+                 hop_ms=hop_ms, hop=hop, frames=frames, rows=rows, nyquist=num(spec.frequencies[-1], decimals=0),
+                 step=num(spec.frequencies[1], decimals=1)))
 
     st.subheader(t("aug.policy_header"))
     p1, p2, p3, p4 = st.columns(4)
@@ -201,24 +214,24 @@ def _sound_section() -> None:
     left, right = st.columns(2)
     plot(_spectrogram_figure(spec.db, spec, t("aug.spec_original"), warp_at=moved.centre, warp_to=moved.target),
          "aug_spec_original", left)
-    plot(_spectrogram_figure(augmented, spec, t("aug.spec_augmented"), warp_at=moved.target,
-         bands=(freq_band, time_band)), "aug_spec_augmented", right)
-    st.caption(t("aug.fill_note", mean=f"{float(spec.db.mean()):.1f}"))
+    plot(_spectrogram_figure(augmented, spec, t("aug.spec_augmented"), warp_at=moved.target, bands=(freq_band, time_band)),
+         "aug_spec_augmented", right)
+    st.caption(t("aug.fill_note", mean=num(float(spec.db.mean()), decimals=1)))
 
 
 def _policy_text(spec: Spectrogram, warp: Warp, freq_band: Band, time_band: Band) -> str:
     """Where the warp and the masks landed, in columns and rows, seconds and hertz."""
     times, frequencies = spec.times, spec.frequencies
-    lines = [t("aug.policy_warp", centre=warp.centre, centre_s=f"{times[warp.centre]:.2f}", target=warp.target,
-               target_s=f"{times[warp.target]:.2f}", distance=warp.distance)]
+    lines = [t("aug.policy_warp", centre=warp.centre, centre_s=num(times[warp.centre], decimals=2), target=warp.target,
+               target_s=num(times[warp.target], decimals=2), distance=warp.distance)]
     if freq_band.width:
         lines.append(t("aug.policy_freq", start=freq_band.start, stop=freq_band.stop - 1, width=freq_band.width,
-                       low=f"{frequencies[freq_band.start]:.0f}", high=f"{frequencies[freq_band.stop - 1]:.0f}"))
+                       low=num(frequencies[freq_band.start], decimals=0), high=num(frequencies[freq_band.stop - 1], decimals=0)))
     else:
         lines.append(t("aug.policy_no_freq"))
     if time_band.width:
         lines.append(t("aug.policy_time", start=time_band.start, stop=time_band.stop - 1, width=time_band.width,
-                       low=f"{times[time_band.start]:.2f}", high=f"{times[time_band.stop - 1]:.2f}"))
+                       low=num(times[time_band.start], decimals=2), high=num(times[time_band.stop - 1], decimals=2)))
     else:
         lines.append(t("aug.policy_no_time"))
     return "\n".join(f"- {line}" for line in lines)

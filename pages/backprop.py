@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnn_core import InputError
 from cnn_core.backprop import ChainRule, autograd_gradients, chain_rule, gradient_step, loss_curve, neuron_loss, tangent_line
-from ui import Setting, latex_number, plot, share_in_url, show_error, t
+from ui import Setting, latex_number, num, plot, share_in_url, show_error, t
 
 DEFAULTS = {"bp_w": 0.5, "bp_b": 0.0, "bp_a_prev": 2.0, "bp_y": 0.0, "bp_eta": 1.0}
 LIMIT = 50.0  # the range of w and b in the inputs; a step that would leave it stops at the edge
@@ -89,7 +89,7 @@ def _backward(c: ChainRule) -> None:
              rf" \cdot \frac{{\partial z}}{{\partial b}} = {latex_number(c.dL_da)} \cdot {latex_number(c.da_dz)} \cdot 1"
              rf" = {latex_number(c.dL_db, False)}")
     if c.da_dz < SATURATED:
-        st.warning(t("bp.saturated", z=f"{c.z:.3g}", slope=f"{c.da_dz:.2g}"), icon="🐢")
+        st.warning(t("bp.saturated", z=num(c.z, significant=3), slope=num(c.da_dz, significant=2)), icon="🐢")
     if c.a_prev == 0:
         st.info(t("bp.zero_input"), icon="ℹ️")
 
@@ -98,11 +98,11 @@ def _autograd(c: ChainRule) -> None:
     st.subheader(t("bp.autograd_header"))
     st.markdown(t("bp.autograd_text"))
     dw, db = autograd_gradients(c.w, c.b, c.a_prev, c.y)
-    rows = {t("bp.col_gradient"): ["∂L/∂w", "∂L/∂b"], t("bp.col_chain"): [c.dL_dw, c.dL_db],
-            t("bp.col_autograd"): [dw, db], t("bp.col_difference"): [abs(c.dL_dw - dw), abs(c.dL_db - db)]}
-    st.dataframe(rows, hide_index=True, column_config={
-        k: st.column_config.NumberColumn(format="%.10g") for k in list(rows)[1:]
-    })
+    columns = {t("bp.col_chain"): [c.dL_dw, c.dL_db], t("bp.col_autograd"): [dw, db],
+               t("bp.col_difference"): [abs(c.dL_dw - dw), abs(c.dL_db - db)]}
+    rows = {t("bp.col_gradient"): ["∂L/∂w", "∂L/∂b"],
+            **{name: [num(v, significant=10) for v in values] for name, values in columns.items()}}
+    st.dataframe(rows, hide_index=True)
     if np.isclose(c.dL_dw, dw, rtol=1e-9, atol=1e-12) and np.isclose(c.dL_db, db, rtol=1e-9, atol=1e-12):
         st.success(t("bp.agree"), icon="✅")
     else:  # would be a bug in cnn_core; shown rather than hidden
@@ -130,7 +130,7 @@ def _curve_figure(c: ChainRule) -> go.Figure:
                              line=dict(dash="dash", color="#ff7f0e"), hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=[c.w], y=[c.loss], mode="markers", name=t("bp.curve_point"), marker=dict(size=12, color="#d62728"),
                              hovertemplate="w = %{x:.4f}<br>L = %{y:.4f}<extra></extra>"))
-    fig.update_layout(title=dict(text=t("bp.curve_title", slope=f"{c.dL_dw:.4g}")), height=360, dragmode=False,
+    fig.update_layout(title=dict(text=t("bp.curve_title", slope=num(c.dL_dw))), height=360, dragmode=False,
                       margin=dict(l=10, r=10, t=40, b=80), xaxis_title="w", yaxis_title="L",
                       legend=dict(orientation="h", x=0, y=-0.3, yanchor="top"))
     fig.update_yaxes(range=[-0.05, 1.05])  # L = (a − y)² with a, y in [0, 1] never leaves [0, 1]
@@ -152,9 +152,11 @@ def _descent(c: ChainRule) -> None:
         st.latex(rf"b \leftarrow b - \eta\,\frac{{\partial L}}{{\partial b}} = {latex_number(c.b, False)} - {eta} \cdot {latex_number(c.dL_db)}"
                  rf" = {latex_number(step.b_after, False)}")
         m1, m2 = st.columns(2)
-        m1.metric(t("bp.loss_now"), f"{step.loss_before:.6g}")
+        m1.metric(t("bp.loss_now"), num(step.loss_before, significant=6))
         change = step.loss_after - step.loss_before
-        m2.metric(t("bp.loss_after"), f"{step.loss_after:.6g}", f"{change:+.4g}", delta_color="inverse")
+        # An ASCII sign: Streamlit colours and points a delta by whether its text starts with "-"
+        delta = ("+" if change >= 0 else "") + num(change).replace("\u2212", "-")
+        m2.metric(t("bp.loss_after"), num(step.loss_after, significant=6), delta, delta_color="inverse")
         if step.loss_after > step.loss_before:
             st.warning(t("bp.overshoot"), icon="↗️")
     else:
@@ -163,11 +165,11 @@ def _descent(c: ChainRule) -> None:
         st.button(t("bp.step"), on_click=_take_step, disabled=step is None, type="primary", key="bp_step", help=t("bp.step_help"))
         st.button(t("bp.reset"), on_click=_reset, key="bp_reset")
     if st.session_state.get("bp_clipped"):
-        st.warning(t("bp.clipped", limit=f"{LIMIT:g}"))
+        st.warning(t("bp.clipped", limit=num(LIMIT)))
     history = st.session_state.get("bp_history", [])
     if len(history) >= 2 and np.allclose(history[-1][0], (c.w, c.b, c.a_prev, c.y)):
         losses = [loss for _, loss in history]
-        st.markdown(t("bp.history", steps=len(history) - 1, first=f"{losses[0]:.6g}", last=f"{losses[-1]:.6g}"))
+        st.markdown(t("bp.history", steps=len(history) - 1, first=num(losses[0], significant=6), last=num(losses[-1], significant=6)))
         fig = go.Figure(go.Scatter(x=list(range(len(losses))), y=losses, mode="lines+markers",
                                    hovertemplate="%{x}: L = %{y:.6f}<extra></extra>"))
         fig.update_layout(title=dict(text=t("bp.history_title")), height=260, margin=dict(l=10, r=10, t=40, b=10),

@@ -12,7 +12,8 @@ from cnn_core import get_kernel, resize_to, same_padding
 from cnn_core.kernels import MAX_KERNEL_SIZE
 from cnn_core.noise import NOISES, add_noise, gaussian_smooth, median_filter, mse, psnr, psnr_after_smoothing
 from cnn_core.images import SAMPLES
-from ui import Setting, image_picker, labels, matrix_figure, plot, share_in_url, t
+from ui import Setting, image_picker, labels, latex_number, matrix_figure, num, pct, plot, share_in_url, t
+from ui.common import current_language
 
 WORKING_SIDE = 256
 SIZES = tuple(range(3, MAX_KERNEL_SIZE + 1, 2))
@@ -21,7 +22,13 @@ SIGMAS = tuple(round(0.2 * i, 1) for i in range(1, 26))  # 0.2 … 5.0, the slid
 
 def _db(value: float) -> str:
     """A PSNR as text: ∞ for identical images."""
-    return "∞ dB" if math.isinf(value) else f"{value:.2f} dB"
+    return "∞ dB" if math.isinf(value) else f"{num(value, decimals=2)} dB"
+
+
+def _signed_db(change: float) -> str:
+    """A PSNR change with its sign, for a metric's delta."""
+    # An ASCII minus: Streamlit colours a delta red and points its arrow down only when the text starts with "-"
+    return ("+" if change >= 0 else "") + f"{num(change, decimals=2)} dB".replace("\u2212", "-")
 
 
 def _psnr_latex(error: float, value: float, label: str) -> str:
@@ -29,7 +36,7 @@ def _psnr_latex(error: float, value: float, label: str) -> str:
     if error == 0:
         return rf"\text{{{label}}}:\quad \mathrm{{MSE}} = 0 \;\Rightarrow\; \mathrm{{PSNR}} = \infty"
     return (rf"\text{{{label}}}:\quad \mathrm{{PSNR}} = 10 \log_{{10}} \frac{{255^2}}{{\mathrm{{MSE}}}} = "
-            rf"10 \log_{{10}} \frac{{65025}}{{{error:.2f}}} = {value:.2f}\ \mathrm{{dB}}")
+            rf"10 \log_{{10}} \frac{{{latex_number(65025)}}}{{{latex_number(round(error, 2))}}} = {latex_number(round(value, 2))}\ \mathrm{{dB}}")
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -51,7 +58,7 @@ def _curve_figure(x: tuple, values: np.ndarray, chosen: float, noisy_psnr: float
                       annotation_text=t("nz.curve_noisy", psnr=_db(noisy_psnr)), annotation_position="bottom right")
     best = int(np.argmax(values))
     fig.add_trace(go.Scatter(x=[x[best]], y=[values[best]], mode="markers", marker=dict(size=14, color="#2ca02c", symbol="star"),
-                             name=t("nz.curve_best", value=x[best], psnr=_db(float(values[best]))), hoverinfo="skip"))
+                             name=t("nz.curve_best", value=num(x[best]), psnr=_db(float(values[best]))), hoverinfo="skip"))
     current = int(np.argmin(np.abs(np.asarray(x, dtype=float) - chosen)))
     fig.add_trace(go.Scatter(x=[x[current]], y=[values[current]], mode="markers", marker=dict(size=12, color="#d62728"),
                              name=t("nz.curve_current"), hoverinfo="skip"))
@@ -97,9 +104,9 @@ median = median_filter(noisy, 3) if show_median else None
 st.caption(t("nz.working", rows=reference.shape[0], cols=reference.shape[1]))
 columns = st.columns(4 if median is not None else 3)
 columns[0].image(reference, caption=t("nz.original"), width="stretch")
-amount_text = f"{amount:g}" if kind == "gaussian" else f"{amount:.0%}"
+amount_text = num(amount) if kind == "gaussian" else pct(amount, 0)
 columns[1].image(noisy, caption=t(f"nz.noisy_caption_{kind}", amount=amount_text, psnr=_db(psnr_noisy)), width="stretch")
-columns[2].image(smoothed, caption=t("nz.smoothed_caption", k=size, sigma=f"{sigma:g}", psnr=_db(psnr_smoothed)), width="stretch")
+columns[2].image(smoothed, caption=t("nz.smoothed_caption", k=size, sigma=num(sigma), psnr=_db(psnr_smoothed)), width="stretch")
 if median is not None:
     psnr_median = psnr(reference, median)
     columns[3].image(median, caption=t("nz.median_caption", psnr=_db(psnr_median)), width="stretch")
@@ -107,18 +114,18 @@ if median is not None:
 m1, m2, m3 = st.columns(3)
 m1.metric(t("nz.psnr_noisy"), _db(psnr_noisy))
 gain = psnr_smoothed - psnr_noisy if math.isfinite(psnr_noisy) else None
-m2.metric(t("nz.psnr_smoothed"), _db(psnr_smoothed), None if gain is None else f"{gain:+.2f} dB")
+m2.metric(t("nz.psnr_smoothed"), _db(psnr_smoothed), None if gain is None else _signed_db(gain))
 if median is not None:
-    m3.metric(t("nz.psnr_median"), _db(psnr_median), None if gain is None else f"{psnr_median - psnr_noisy:+.2f} dB")
+    m3.metric(t("nz.psnr_median"), _db(psnr_median), None if gain is None else _signed_db(psnr_median - psnr_noisy))
 
 if kind == "salt_pepper":
     st.info(t("nz.salt_pepper_note"), icon="🧂")
 if gain is None:
     st.info(t("nz.no_noise"), icon="ℹ️")
 elif gain > 0:
-    st.success(t("nz.better", gain=f"{gain:.2f}"), icon="✅")
+    st.success(t("nz.better", gain=num(gain, decimals=2)), icon="✅")
 else:
-    st.warning(t("nz.worse", gain=f"{-gain:.2f}"), icon="⚠️")
+    st.warning(t("nz.worse", gain=num(-gain, decimals=2)), icon="⚠️")
 
 st.header(t("nz.psnr_header"))
 st.markdown(t("nz.psnr_text"))
@@ -129,8 +136,8 @@ st.latex(_psnr_latex(error_smoothed, psnr_smoothed, t("nz.latex_smoothed")))
 
 st.header(t("nz.kernel_header"))
 k1, k2 = st.columns([1, 2])
-plot(matrix_figure(get_kernel("gaussian", size, sigma), t("nz.kernel_title", k=size, sigma=f"{sigma:g}"),
-     decimals=2 if size > 7 else 3), "nz_kernel_fig", k1)
+plot(matrix_figure(get_kernel("gaussian", size, sigma), t("nz.kernel_title", k=size, sigma=num(sigma)),
+     decimals=2 if size > 7 else 3, lang=current_language()), "nz_kernel_fig", k1)
 k2.markdown(t("nz.kernel_text", k=size, padding=same_padding(size)))
 k2.caption(t("nz.border_note", padding=same_padding(size)))
 
@@ -140,5 +147,5 @@ c1, c2 = st.columns(2)
 plot(_curve_figure(SIGMAS, _sigma_curve(reference, noisy, size), sigma, psnr_noisy,
      t("nz.curve_sigma_title", k=size), t("nz.sigma_axis")), "nz_sigma_curve", c1)
 plot(_curve_figure(SIZES, _size_curve(reference, noisy, sigma), size, psnr_noisy,
-     t("nz.curve_size_title", sigma=f"{sigma:g}"), t("nz.size_axis")), "nz_size_curve", c2)
+     t("nz.curve_size_title", sigma=num(sigma)), t("nz.size_axis")), "nz_size_curve", c2)
 st.caption(t("nz.curve_note"))

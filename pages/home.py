@@ -6,7 +6,7 @@ import streamlit as st
 
 from cnn_core import conv_output_size
 from cnn_core.parameters import conv_parameters, fc_parameters
-from ui import t
+from ui import num, t
 
 st.title(t("home.title"))
 st.markdown(t("home.intro"))
@@ -16,10 +16,10 @@ small, large = fc_parameters(32, 32, 3, 1, bias=False), fc_parameters(200, 200, 
 layer = fc_parameters(200, 200, 3, 1000, bias=False)
 kernel = conv_parameters(5, 3, 1, bias=False)
 c1, c2, c3 = st.columns(3)
-c1.metric(t("home.fc_small"), f"{small:,}")
-c2.metric(t("home.fc_large"), f"{large:,}")
-c3.metric(t("home.conv_filter"), f"{kernel:,}")
-st.markdown(t("home.why_text", small=f"{small:,}", large=f"{large:,}", layer=f"{layer:,}", kernel=kernel))
+c1.metric(t("home.fc_small"), num(small))
+c2.metric(t("home.fc_large"), num(large))
+c3.metric(t("home.conv_filter"), num(kernel))
+st.markdown(t("home.why_text", small=num(small), large=num(large), layer=num(layer), kernel=kernel, neurons=num(1000)))
 st.page_link("pages/parameters.py", label=t("home.go_parameters"), icon="🧮")
 
 st.header(t("home.blocks_header"))
@@ -29,6 +29,7 @@ with b1:
     st.subheader(t("home.conv_header"))
     st.markdown(t("home.conv_text", out=out))
     st.page_link("pages/playground.py", label=t("home.go_playground"), icon="🔍")
+    st.page_link("pages/conv_layer.py", label=t("nav.conv_layer"), icon="🧱")
     st.page_link("pages/receptive_field.py", label=t("home.go_receptive"), icon="🎯")
 with b2:
     st.subheader(t("home.pool_header"))
@@ -46,6 +47,8 @@ l1, l2, l3 = st.columns(3)
 l1.page_link("pages/predictions.py", label=t("home.go_network"), icon="🧠")
 l2.page_link("pages/backprop.py", label=t("home.go_backprop"), icon="⛓️")
 l3.page_link("pages/augmentation.py", label=t("home.go_augmentation"), icon="🔀")
+l1.page_link("pages/train.py", label=t("nav.train"), icon="🏋️")
+l2.page_link("pages/network_training.py", label=t("nav.network_training"), icon="📈")
 
 st.header(t("home.apps_header"))
 a1, a2, a3 = st.columns(3)

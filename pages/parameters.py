@@ -8,21 +8,11 @@ import streamlit as st
 
 from cnn_core import InputError
 from cnn_core.parameters import LECTURE_PRESETS, ParameterCount, conv_count, fc_count, growth
-from ui import Setting, plot, share_in_url, show_error, t
-from ui.common import current_language
+from ui import Setting, latex_number, num, plot, share_in_url, show_error, t
 
 SIDES = np.unique(np.geomspace(8, 512, 60).round().astype(np.int64))
 FIELDS = {"width": 32, "height": 32, "channels": 3, "neurons": 100, "filters": 32, "kernel": 5}
 LIMITS = {"width": 4096, "height": 4096, "channels": 2048, "neurons": 100_000, "filters": 4096, "kernel": 64}
-
-
-def number(value: int, latex: bool = False) -> str:
-    """Digits grouped the way each language writes them: 120,000 in English, 120 000 in Spanish (RAE: not 4 digits)."""
-    if current_language() == "en":
-        return f"{value:,}".replace(",", "{,}") if latex else f"{value:,}"
-    if abs(value) < 10_000:
-        return str(value)
-    return f"{value:,}".replace(",", r"\," if latex else "\u202f")
 
 
 def _apply_preset(name: str) -> None:
@@ -45,9 +35,9 @@ def _int_input(column, field: str) -> int:
 
 def _formula(symbols: str, values: str, count: ParameterCount, bias_symbol: str) -> str:
     """The count's formula, then the student's numbers, then weights + biases = total."""
-    weights, total = number(count.weights, True), number(count.total, True)
+    weights, total = latex_number(count.weights), latex_number(count.total)
     if count.biases:
-        biases = number(count.biases, True)
+        biases = latex_number(count.biases)
         return rf"{symbols} + {bias_symbol} = {values} + {biases} = {weights} + {biases} = {total}"
     return rf"{symbols} = {values} = {total}"
 
@@ -64,7 +54,7 @@ def _growth_figure(fc: np.ndarray, conv: np.ndarray, channels: int, neurons: int
     if side is not None:
         fig.add_vline(x=side, line=dict(color="#888", dash="dot"), annotation_text=t("params.your_image", side=side))
     fig.update_layout(
-        height=420, margin=dict(l=10, r=10, t=40, b=10), dragmode=False, separators=".," if current_language() == "en" else ", ",
+        height=420, margin=dict(l=10, r=10, t=40, b=10), dragmode=False,
         title=dict(text=t("params.chart_title", channels=channels)), legend=dict(orientation="h", y=-0.2),
         xaxis=dict(title=t("params.axis_side", channels=channels), type="log" if log else "linear"),
         yaxis=dict(title=t("params.axis_count"), type="log" if log else "linear"),
@@ -87,9 +77,10 @@ for column, name in zip(columns, LECTURE_PRESETS):
                   width="stretch")
 
 st.subheader(t("params.input_header"))
-w_col, h_col, c_col = st.columns(3)
-width, height, channels = _int_input(w_col, "width"), _int_input(h_col, "height"), _int_input(c_col, "channels")
-bias = st.checkbox(t("params.bias"), value=True, key="params_bias", help=t("params.bias_help"))
+h_col, w_col, c_col = st.columns(3)  # alto × ancho × canales, the lecture's order
+height, width, channels = _int_input(h_col, "height"), _int_input(w_col, "width"), _int_input(c_col, "channels")
+lecture = {name: num(preset.weights) for name, preset in LECTURE_PRESETS.items()}
+bias = st.checkbox(t("params.bias"), value=True, key="params_bias", help=t("params.bias_help", **lecture))
 
 fc_side, conv_side = st.columns(2)
 with fc_side:
@@ -108,25 +99,24 @@ except InputError as error:  # the widgets keep values in range; a value from el
     st.stop()
 
 with fc_side:
-    st.caption(t("params.fc_explain", w=width, h=height, c=channels, inputs=number(width * height * channels)))
+    st.caption(t("params.fc_explain", w=width, h=height, c=channels, inputs=num(width * height * channels)))
 with conv_side:
-    st.caption(t("params.conv_explain", k=kernel, c=channels, per_filter=number(kernel * kernel * channels)))
+    st.caption(t("params.conv_explain", k=kernel, c=channels, per_filter=num(kernel * kernel * channels)))
 
 st.subheader(t("params.count_header"))
 st.markdown(t("params.fc_formula_label"))
-st.latex(_formula(r"W \cdot H \cdot C \cdot N", rf"{width} \cdot {height} \cdot {channels} \cdot {number(neurons, True)}",
+st.latex(_formula(r"H \cdot W \cdot C \cdot N", rf"{height} \cdot {width} \cdot {channels} \cdot {latex_number(neurons)}",
                   fc, "N"))
 st.markdown(t("params.conv_formula_label"))
-st.latex(_formula(r"k \cdot k \cdot C \cdot n", rf"{kernel} \cdot {kernel} \cdot {channels} \cdot {number(filters, True)}",
+st.latex(_formula(r"k \cdot k \cdot C \cdot n", rf"{kernel} \cdot {kernel} \cdot {channels} \cdot {latex_number(filters)}",
                   conv, "n"))
 if kernel > min(width, height):
     st.warning(t("params.kernel_larger", k=kernel, w=width, h=height), icon="⚠️")
 m1, m2, m3 = st.columns(3)
-m1.metric(t("params.fc_total"), number(fc.total))
-m2.metric(t("params.conv_total"), number(conv.total))
+m1.metric(t("params.fc_total"), num(fc.total))
+m2.metric(t("params.conv_total"), num(conv.total))
 ratio = fc.total / conv.total
-small = f"{ratio:.2g}".replace(".", "," if current_language() == "es" else ".")
-m3.metric(t("params.ratio"), f"{number(round(ratio))}×" if ratio >= 10 else f"{small}×")
+m3.metric(t("params.ratio"), f"{num(round(ratio))}×" if ratio >= 10 else f"{num(ratio, significant=2)}×")
 if ratio < 1:
     st.info(t("params.ratio_conv"), icon="⚖️")
 
@@ -135,15 +125,15 @@ if preset:
     quoted = LECTURE_PRESETS[preset]
     computed = fc.weights if quoted.layer == "fc" else conv.weights
     verdict = "✅" if computed == quoted.weights else "❌"
-    st.success(t(f"params.check_{preset}", expected=number(quoted.weights), value=number(computed), verdict=verdict), icon="🎓")
+    st.success(t(f"params.check_{preset}", expected=num(quoted.weights), value=num(computed), verdict=verdict), icon="🎓")
 
 
 st.subheader(t("params.chart_header"))
 log = st.toggle(t("params.log"), value=True, key="params_log")
 fc_line, conv_line = growth(SIDES, channels, neurons, kernel, filters, bias)
 plot(_growth_figure(fc_line, conv_line, channels, neurons, kernel, filters, log,
-     width if width == height and width <= SIDES[-1] else None), "params_chart")
+                    width if width == height and width <= SIDES[-1] else None), "params_chart")
 st.caption(t("params.chart_caption"))
 
 st.subheader(t("params.why_header"))
-st.markdown(t("params.why_text", weights=number(200 * 200 * 3 * 1000)))
+st.markdown(t("params.why_text", weights=num(200 * 200 * 3 * 1000), neurons=num(1000)))

@@ -14,9 +14,10 @@ from cnn_core.kernels import MAX_KERNEL_SIZE, RESIZABLE
 from cnn_core.images import SAMPLES
 from cnn_core.layer import window_span
 from ui import (
-    Setting, clickable_image, image_figure, image_picker, index_ranges, labels, map_picture, matrix_figure, num, plot,
+    Setting, clickable_image, image_figure, image_picker, index_ranges, labels, latex_number, map_picture, matrix_figure, num, plot,
     product_figure, share_in_url, set_link_value, show_error, t, take_image_click,
 )
+from ui.common import current_language
 from ui.figures import window_figure
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
@@ -89,7 +90,7 @@ def _size_formula(steps: SizeSteps, symbol: str) -> str:
     if steps.exact:
         return rf"{lecture} = {numbers} = {steps.quotient} + 1 = {steps.output}"
     floor = rf"\left\lfloor \frac{{{steps.numerator}}}{{{steps.s}}} \right\rfloor + 1"
-    return rf"{lecture} = {numbers} \;\rightarrow\; {floor} = \lfloor {steps.numerator / steps.s:.4g} \rfloor + 1 = {steps.quotient} + 1 = {steps.output}"
+    return rf"{lecture} = {numbers} \;\rightarrow\; {floor} = \lfloor {latex_number(steps.numerator / steps.s)} \rfloor + 1 = {steps.quotient} + 1 = {steps.output}"
 
 
 def _arithmetic(steps: dict[str, SizeSteps], computed: tuple[int, int], dilation: int = 1, kernel: tuple[int, int] = (0, 0)) -> None:
@@ -148,14 +149,14 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
         span, taps, pad = window_span(image[:, :, channel] if image.ndim == 3 else image, ex.top, ex.left, kernel.shape, dilation)
         plot(window_figure(span[0], taps, pad, t("pg.span_title", span=span.shape[1], d=dilation)), "pg_span")
     plot(product_figure(window, kernel, ex.products[:, :, channel], (t("pg.window"), t("pg.kernel_matrix"), t("pg.products")),
-                        marked=ex.is_padding, mark=" ᵖ"), "pg_products")
+                        marked=ex.is_padding, mark=" ᵖ", lang=current_language()), "pg_products")
     total = float(ex.sums[channel])
-    terms = [f"({w:.4g})·({x:.4g})" for w, x in zip(kernel.ravel(), window.ravel())]
+    terms = [f"({num(w)})·({num(x)})" for w, x in zip(kernel.ravel(), window.ravel())]
     if len(terms) <= 25:
-        st.code(" + ".join(terms) + f"\n= {total:.6g}", language=None, wrap_lines=True)
+        st.code(" + ".join(terms) + f"\n= {num(total, significant=6)}", language=None, wrap_lines=True)
     value = float(fmap[row, col, channel] if fmap.ndim == 3 else fmap[row, col])
     verdict = "✅" if np.isclose(value, total, rtol=1e-6, atol=1e-9) else "❌"  # equal in the tests; isclose only guards display
-    st.markdown(t("pg.sum_check", total=f"{total:.6g}", value=f"{value:.6g}", row=row, col=col, verdict=verdict))
+    st.markdown(t("pg.sum_check", total=num(total, significant=6), value=num(value, significant=6), row=row, col=col, verdict=verdict))
 
 
 linked = share_in_url("playground", {
@@ -192,9 +193,9 @@ else:
     st.query_params.pop(CELLS, None)
 if kernel is not None:
     k1, k2 = st.columns([1, 2])
-    plot(matrix_figure(kernel, t("pg.kernel_shape", rows=kernel.shape[0], cols=kernel.shape[1])), "pg_kernel_fig", k1)
+    plot(matrix_figure(kernel, t("pg.kernel_shape", rows=kernel.shape[0], cols=kernel.shape[1]), lang=current_language()), "pg_kernel_fig", k1)
     k2.markdown(t(f"kernel_desc.{name}"))
-    k2.caption(t("pg.kernel_sum", total=f"{kernel.sum():.4g}") + " " + t("pg.cross_correlation"))
+    k2.caption(t("pg.kernel_sum", total=num(kernel.sum())) + " " + t("pg.cross_correlation"))
 
 with st.sidebar:
     st.header(t("pg.stride_padding"))

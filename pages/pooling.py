@@ -7,15 +7,16 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cnn_core import InputError, resize_to, size_steps, to_grayscale
-from cnn_core.arithmetic import SizeSteps
+from cnn_core.arithmetic import SizeSteps, pool_output_size, tf_same_output_size
 from cnn_core.pooling import (
     POOL_MODES, explain_pool_output, matching_conv_parameters, pool2d, pool_parameters, pooled_volume,
 )
 from cnn_core.images import SAMPLES
 from ui import (
-    Setting, editable, image_figure, image_picker, index_ranges, labels, map_figure, matrix_figure, network_maps,
-    network_ready, plot, share_in_url, show_error, t, take_click,
+    Setting, editable, image_figure, image_picker, index_ranges, labels, latex_number, map_figure, matrix_figure, network_maps,
+    network_ready, num, pct, plot, share_in_url, show_error, t, take_click,
 )
+from ui.common import current_language
 from ui.figures import HEIGHT
 
 SIDES = (16, 32, 48, 64, 96, 128)
@@ -77,6 +78,9 @@ def _shape_section(height: int, width: int, channels: int, k: int, s: int) -> No
                        icon="✂️")
         if step.unreached:
             st.markdown(t(f"pool.unreached_{axis}", which=index_ranges(step.unreached), count=len(step.unreached)))
+    step = steps["rows"]
+    st.caption(t("pool.rounding_note", m=step.m, k=step.k, s=step.s, floor=step.output,
+                 ceil=pool_output_size(step.m, step.k, step.s, ceil_mode=True), same=tf_same_output_size(step.m, step.s)))
     if s < k:
         st.info(t("pool.overlap_note", k=k, s=s), icon="🔁")
     rows, cols, kept = pooled_volume(height, width, channels, k, s)
@@ -85,13 +89,13 @@ def _shape_section(height: int, width: int, channels: int, k: int, s: int) -> No
     st.markdown(t("pool.channels_lecture", h=LECTURE["height"], w=LECTURE["width"], c=LECTURE["channels"],
                   k=LECTURE["window"], s=LECTURE["stride"], oh=lecture_out[0], ow=lecture_out[1], oc=lecture_out[2]))
     st.success(t("pool.channels_yours", h=height, w=width, c=channels, k=k, s=s, oh=rows, ow=cols, oc=kept,
-                 before=height * width * channels, after=rows * cols * kept), icon="📐")
+                 before=num(height * width * channels), after=num(rows * cols * kept)), icon="📐")
     if channels == 1:
         rgb = pooled_volume(height, width, 3, k, s)
         st.caption(t("pool.channels_rgb", h=height, w=width, k=k, s=s, oh=rgb[0], ow=rgb[1], oc=rgb[2]))
     st.subheader(t("pool.params_header"))
     st.markdown(t("pool.params_text", params=pool_parameters(k, channels), k=k, c=channels,
-                  conv=f"{matching_conv_parameters(k, channels):,}".replace(",", "\u202f")))
+                  conv=num(matching_conv_parameters(k, channels))))
 
 
 share_in_url("pooling", {
@@ -175,7 +179,7 @@ fig_out.update_traces(colorscale=heat_in.colorscale, zmin=low, zmax=high, zmid=h
 plot(fig_out, "pool_out", right, on_select="rerun", selection_mode="points")
 right.caption(t("pool.output_note"))
 kept = out_rows * out_cols
-st.caption(t("pool.count_note", before=in_rows * in_cols, after=kept, percent=f"{kept / (in_rows * in_cols):.1%}"))
+st.caption(t("pool.count_note", before=num(in_rows * in_cols), after=num(kept), percent=pct(kept / (in_rows * in_cols))))
 
 st.header(t("pool.inspector_header"))
 st.caption(t("pool.inspector_help"))
@@ -188,17 +192,17 @@ if ex.winner_in_window is not None:
     marked = np.zeros(ex.values.shape, bool)
     marked[ex.winner_in_window] = True
 plot(matrix_figure(ex.values, t("pool.window_title", k=k), marked=marked, mark=" ★", decimals=4,
-     height=min(max(220, 60 + 50 * k), 460)), "pool_window_fig", w1)
+                   height=min(max(220, 60 + 50 * k), 460), lang=current_language()), "pool_window_fig", w1)
 value = float(pooled.values[row, col])
 with w2:
     st.markdown(t("pool.window_text", row=row, col=col, r0=ex.top, r1=ex.top + k - 1, c0=ex.left, c1=ex.left + k - 1, k=k))
     if mode == "max":
-        st.markdown(t("pool.max_text", value=f"{ex.value:.4g}", wr=ex.winner[0], wc=ex.winner[1], others=ex.count - 1))
+        st.markdown(t("pool.max_text", value=num(ex.value), wr=ex.winner[0], wc=ex.winner[1], others=ex.count - 1))
     else:
-        st.latex(rf"\frac{{{ex.total:.6g}}}{{{ex.count}}} = {ex.value:.6g}")
-        st.markdown(t("pool.avg_text", total=f"{ex.total:.6g}", count=ex.count, value=f"{ex.value:.4g}"))
+        st.latex(rf"\frac{{{latex_number(ex.total, operand=False)}}}{{{ex.count}}} = {latex_number(ex.value, operand=False)}")
+        st.markdown(t("pool.avg_text", total=num(ex.total, significant=6), count=ex.count, value=num(ex.value)))
     verdict = "✅" if value == ex.value else "❌"
-    st.markdown(t("pool.check", value=f"{value:.6g}", row=row, col=col, verdict=verdict))
+    st.markdown(t("pool.check", value=num(value, significant=6), row=row, col=col, verdict=verdict))
 
 if layer is not None and layer in _next_pool():
     name, nk, ns = _next_pool()[layer]

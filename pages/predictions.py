@@ -11,6 +11,7 @@ from cnn_core.model import CLASSES, TTA_VIEWS, layer_shapes, load_model, model_c
 from cnn_core.recipe import card_recipe, smoothed_target
 from cnn_core.softmax import softmax
 from cnn_core.images import SAMPLES
+from ui.common import current_language
 from ui import (
     Setting, bar_figure, heatmap_figure, image_picker, labels, latex_number, map_figure, mosaic_figure, network_logits, network_maps,
     network_ready, network_saliency, num, overlay_figure, pct, plot, set_link_value, share_in_url, t,
@@ -61,7 +62,7 @@ with left:
     best = smoothed_target(0, len(CLASSES), recipe.label_smoothing)
     st.caption(t("pr.modest", smoothing=num(recipe.label_smoothing), best=pct(best[0], 0), other=pct(best[1], 0)))
 with right:
-    plot(bar_figure(names, probs, top, t("pr.probabilities")), "pr_bars")
+    plot(bar_figure(names, probs, top, t("pr.probabilities"), lang=current_language()), "pr_bars")
 with st.expander(t("pr.softmax_header")):
     st.markdown(t("pr.softmax_text"))
     z_top = float(logits[top])
@@ -71,7 +72,7 @@ with st.expander(t("pr.softmax_header")):
     st.markdown(t("pr.tta_text") + "\n" + "\n".join(
         t("pr.tta_view", view=t(f"pr.view_{name}"), weight=pct(weight)) for name, weight, _, _ in TTA_VIEWS))
     if st.toggle(t("pr.show_logits"), key="pr_logits"):
-        plot(bar_figure(names, logits, top, t("pr.logits"), percent=False), "pr_logit_bars")
+        plot(bar_figure(names, logits, top, t("pr.logits"), percent=False, lang=current_language()), "pr_logit_bars")
 
 
 @st.fragment
@@ -192,7 +193,7 @@ st.caption(t(source, train=num(data["train_images"], significant=None), test=num
                torch=training["hardware"]["torch"], date=training["date"]))
 per_class = np.array([evaluation["per_class_accuracy"][c] for c in CLASSES])
 c1, c2 = st.columns([1, 1])
-plot(bar_figure(names, per_class, int(per_class.argmin()), t("pr.per_class")), "pr_per_class", c1)
+plot(bar_figure(names, per_class, int(per_class.argmin()), t("pr.per_class"), lang=current_language()), "pr_per_class", c1)
 plot(heatmap_figure(np.array(evaluation["confusion_matrix"]), names, names, t("pr.confusion"), t("pr.confusion_hover")),
      "pr_confusion", c2)
 st.page_link("pages/network_training.py", label=t("pr.training_link"), icon="📈")

@@ -6,7 +6,7 @@ import secrets
 
 import streamlit as st
 
-from cnn_core.quiz import IMPOSSIBLE, QUIZ_LENGTH, Question, check_answer, make_quiz, understood
+from cnn_core.quiz import IMPOSSIBLE, QUIZ_LENGTH, Question, answer_text, check_answer, make_quiz, shown_params, understood
 from ui import Setting, labels, set_link_value, share_in_url, t
 from ui.common import current_language
 
@@ -16,9 +16,9 @@ MAX_QUESTIONS = 30
 FORMULAS = {
     "conv_size": r"o = \frac{m - k + 2p}{s} + 1 \quad\longrightarrow\quad "
                  r"o = \left\lfloor \frac{m - k + 2p}{s} \right\rfloor + 1",
-    "fc_params": r"\#\text{params} = W \cdot H \cdot C \cdot N + N",
+    "fc_params": r"\#\text{params} = H \cdot W \cdot C \cdot N + N",
     "conv_params": r"\#\text{params} = k \cdot k \cdot C \cdot n + n",
-    "pool_shape": r"o = \left\lfloor \frac{m - w}{s} \right\rfloor + 1, \qquad "
+    "pool_shape": r"o = \left\lfloor \frac{m - k}{s} \right\rfloor + 1, \qquad "
                   r"m \times m \times C \;\rightarrow\; o \times o \times C",
     "activation": r"\operatorname{softmax}(z)_i = \frac{e^{z_i}}{\sum_j e^{z_j}}, \qquad \sigma(z) = \frac{1}{1 + e^{-z}}",
     "chain_rule": r"\frac{\partial L}{\partial w} = "
@@ -55,13 +55,8 @@ def _seed() -> int:
 
 
 def _shown(params: dict[str, object], lang: str) -> dict[str, object]:
-    """Large whole numbers grouped as each language writes them: 15 360 000 in Spanish, 15,360,000 in English."""
-    out = {}
-    for name, value in params.items():
-        if isinstance(value, int) and abs(value) >= 10_000:
-            value = f"{value:,}".replace(",", "\u202f" if lang == "es" else ",")
-        out[name] = value
-    return out
+    """The numbers as each language writes them: 15.360.000 and 0,25 in Spanish, 15,360,000 and 0.25 in English."""
+    return shown_params(params, lang)
 
 
 def _answer_text(question: Question, lang: str) -> str:
@@ -72,12 +67,12 @@ def _answer_text(question: Question, lang: str) -> str:
     if question.form == "shape":
         return "**" + "×".join(map(str, answer)) + "**"
     if question.form == "decimal":
-        return f"**{answer:.3f}**"
+        return f"**{answer_text(question, lang)}**"
     if question.form in ("single", "multi"):
         name = labels("quiz.choice.")
         ids = [answer] if isinstance(answer, str) else [c for c in question.choices if c in answer]
         return ", ".join(f"**{name(i)}**" for i in ids)
-    return f"**{_shown({'a': answer}, lang)['a']}**"
+    return f"**{answer_text(question, lang)}**"
 
 
 def _check(seed: int, index: int, question: Question) -> None:
@@ -128,7 +123,7 @@ def _question(question: Question, seed: int, index: int, lang: str) -> None:
     with st.container(border=True):
         st.markdown(f"**{t('quiz.question', number=index + 1)}**")
         if question.kind == "chain_rule":
-            st.markdown(t("quiz.q_chain_intro", **question.params))
+            st.markdown(t("quiz.q_chain_intro", **_shown(question.params, lang)))
             st.latex(NEURON)
         st.markdown(t(question.prompt, **_shown(question.params, lang)))
         with st.form(f"quiz_form_{seed}_{index}", border=False):

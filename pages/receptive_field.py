@@ -10,16 +10,13 @@ from PIL import Image, ImageOps
 from cnn_core import InputError
 from cnn_core.receptive_field import LAYER_KINDS, FieldStep, Layer, cifar_layers, input_region, local_field, receptive_fields
 from cnn_core.images import SAMPLES
-from ui import Setting, editable, image_figure, image_picker, labels, plot, share_in_url, show_error, t
+from ui import Setting, editable, image_figure, image_picker, labels, latex_number, num, plot, share_in_url, show_error, t
 
 MAX_LAYERS = 10
 DEFAULT_STACK = (("conv", 3, 1, 0), ("conv", 3, 1, 0), ("max", 2, 2, 0), ("conv", 3, 1, 0))
 CIFAR_SIZE = 32  # the network's input side
-THIN = "\u202f"  # thousands separator readable in both languages (3 072), unlike "," or "."
-
-
 def _n(value: int) -> str:
-    return f"{value:,}".replace(",", THIN)
+    return num(value)
 
 
 def _cuboid(x: float, y: float, z: float, dx: float, dy: float, dz: float, color: str, opacity: float, name: str) -> list:
@@ -67,8 +64,8 @@ def _local_section() -> None:
     left, right = st.columns([2, 3])
     plot(_volume_figure(m, channels, k), "rf_volume", left)
     with right:
-        st.latex(rf"{k} \times {k} \times {channels} = {field.weights:,} \text{{ {t('rf.weights_word')}}} + "
-                 rf"{field.bias} \text{{ {t('rf.bias_word')}}} = {field.total:,}".replace(",", r"\,"))
+        st.latex(rf"{k} \times {k} \times {channels} = {latex_number(field.weights)} \text{{ {t('rf.weights_word')}}} + "
+                 rf"{field.bias} \text{{ {t('rf.bias_word')}}} = {latex_number(field.total)}")
         st.markdown(t("rf.local_text", k=k, c=channels, m=m, weights=_n(field.weights), total=_n(field.total),
                       full=_n(field.full_weights), positions=field.positions, neurons=_n(field.neurons)))
         if (m, channels, k) != (32, 3, 5):

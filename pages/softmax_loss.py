@@ -10,12 +10,15 @@ from PIL import Image
 
 from cnn_core import InputError
 from cnn_core.data import CLASSES
-from cnn_core.softmax import SoftmaxSteps, negative_log, parse_logits, sigmoid, softmax_steps
+from cnn_core.softmax import (
+    SoftmaxSteps, negative_log, parse_logits, sigmoid, smoothed_cross_entropy, smoothed_targets, softmax_steps,
+)
 from cnn_core.images import SAMPLES
 from ui import (
-    Setting, bar_figure, editable, image_picker, labels, latex_number, network_logits, network_ready, plot,
-    share_in_url, show_error, t,
+    Setting, bar_figure, editable, image_picker, labels, latex_number, network_logits, network_ready, num, pct, plot, share_in_url,
+    show_error, t,
 )
+from ui.common import current_language
 
 TEMPERATURES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 20.0, 50.0)
 # Each preset: class names (keys of the class.* catalogue), logits as a student would type them, the true class.
@@ -40,7 +43,8 @@ def _editable_logits() -> tuple[np.ndarray, list[str], int, str] | None:
     """The student's own logits from a table (presets to start from), or None after explaining what is wrong."""
     preset = st.selectbox(t("sm.preset"), tuple(PRESETS), format_func=labels("sm.preset_"), key="sm_preset")
     classes, values, true_class = PRESETS[preset]
-    table = pd.DataFrame({"name": [t(f"class.{c}") for c in classes], "logit": list(values)})
+    comma = current_language() == "es"  # the presets as a Spanish student would type them: 0,1
+    table = pd.DataFrame({"name": [t(f"class.{c}") for c in classes], "logit": [v.replace(".", ",") if comma else v for v in values]})
     st.caption(t("sm.editor_help"))
     edited = st.data_editor(
         table, key=f"sm_editor_{preset}_{st.session_state.get('lang', '')}", num_rows="dynamic", hide_index=True,
@@ -77,10 +81,11 @@ def _network_logits() -> tuple[np.ndarray, list[str], int, str] | None:
 
 
 def _steps_table(s: SoftmaxSteps, names: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({
-        t("sm.col_class"): names, "z": s.logits, "z / T": s.scaled, "(z − m) / T": s.shifted,
-        "e^((z − m) / T)": s.exps, "p": s.probabilities, "∂L/∂z": s.gradient,
-    })
+    """Every step per class, as text written the way the session's language writes numbers."""
+    columns = {"z": s.logits, "z / T": s.scaled, "(z − m) / T": s.shifted, "e^((z − m) / T)": s.exps, "∂L/∂z": s.gradient}
+    frame = {t("sm.col_class"): names, **{name: [num(v) for v in values] for name, values in columns.items()}}
+    frame["p"] = [num(v, decimals=4) for v in s.probabilities]
+    return pd.DataFrame(frame)
 
 
 def _softmax_section(logits: np.ndarray, names: list[str], true_class: int) -> SoftmaxSteps:
@@ -92,28 +97,25 @@ def _softmax_section(logits: np.ndarray, names: list[str], true_class: int) -> S
     s = softmax_steps(logits, true_class, temperature)
     k = len(logits)
     left, right = st.columns([3, 2])
-    plot(bar_figure(names, s.probabilities, s.true_class, t("sm.probabilities", t=f"{temperature:g}"),
-         height=max(240, 60 + 30 * k)), "sm_probs", left)
+    plot(bar_figure(names, s.probabilities, s.true_class, t("sm.probabilities", t=num(temperature)),
+                    height=max(240, 60 + 30 * k), lang=current_language()), "sm_probs", left)
     with right:
-        st.metric(t("sm.predicted"), names[s.predicted], f"{s.probabilities[s.predicted]:.1%}", delta_color="off",
+        st.metric(t("sm.predicted"), names[s.predicted], pct(s.probabilities[s.predicted]), delta_color="off",
                   delta_arrow="off")
-        st.markdown(t("sm.sum_check", total=f"{s.probabilities.sum():.6f}", k=k))
+        st.markdown(t("sm.sum_check", total=num(s.probabilities.sum(), decimals=6), k=k))
         if temperature < 1:
-            st.info(t("sm.cold", t=f"{temperature:g}"), icon="🧊")
+            st.info(t("sm.cold", t=num(temperature)), icon="🧊")
         elif temperature > 1:
-            st.info(t("sm.hot", t=f"{temperature:g}", uniform=f"{1 / k:.1%}"), icon="🔥")
+            st.info(t("sm.hot", t=num(temperature), uniform=pct(1 / k)), icon="🔥")
     st.subheader(t("sm.stable_header"))
     top = float(s.scaled.max())
     st.latex(rf"m = \max_j \frac{{z_j}}{{T}} = {latex_number(top, False)}, \qquad "
              rf"p_i = \frac{{e^{{z_i/T - m}}}}{{\sum_j e^{{z_j/T - m}}}}, \qquad \sum_j e^{{z_j/T - m}} = {latex_number(s.total, False)}")
     st.markdown(t("sm.stable_text"))
     if s.overflow:
-        st.warning(t("sm.overflow", top=f"{top:.6g}"), icon="💥")
+        st.warning(t("sm.overflow", top=num(top, significant=6, grouping=False)), icon="💥")
     with st.expander(t("sm.table_header"), expanded=k <= 10):
-        columns = ("z", "z / T", "(z − m) / T", "e^((z − m) / T)", "∂L/∂z")
-        formats = {c: st.column_config.NumberColumn(format="%.4g") for c in columns}
-        formats["p"] = st.column_config.NumberColumn(format="%.4f")
-        st.dataframe(_steps_table(s, names), hide_index=True, column_config=formats)
+        st.dataframe(_steps_table(s, names), hide_index=True)
     return s
 
 
@@ -127,6 +129,29 @@ def _loss_figure(p_true: float, loss: float) -> go.Figure:
     return fig
 
 
+def _network_smoothing() -> float | None:
+    """The label smoothing ε the app's network was trained with, from its model card (None if the card cannot be read)."""
+    from cnn_core.model import ModelError, model_card
+
+    try:
+        return float(model_card()["training"]["recipe"]["label_smoothing"])
+    except (ModelError, KeyError, TypeError, ValueError):
+        return None
+
+
+def _smoothing_note(s: SoftmaxSteps, names: list[str]) -> None:
+    """The one-hot target this page assumes, and label smoothing's softer one, with the network's own ε."""
+    epsilon = _network_smoothing()
+    if epsilon is None:
+        return
+    k, y = len(names), s.true_class
+    q = smoothed_targets(k, y, epsilon)
+    smoothed = smoothed_cross_entropy(s.logits, y, epsilon, s.temperature)
+    with st.expander(t("sm.smoothing_header")):
+        st.markdown(t("sm.smoothing_text", eps=num(epsilon), k=k, q_true=num(q[y], decimals=4), q_other=num(q[0 if y else 1], decimals=4),
+                      name=names[y], loss=num(smoothed, decimals=4), plain=num(s.loss, decimals=4)))
+
+
 def _loss_section(s: SoftmaxSteps, names: list[str]) -> None:
     st.header(t("sm.loss_header"))
     st.markdown(t("sm.loss_text"))
@@ -138,21 +163,24 @@ def _loss_section(s: SoftmaxSteps, names: list[str]) -> None:
     if p == 0:
         st.info(t("sm.underflow"), icon="🔬")
     c1, c2, c3 = st.columns(3)
-    c1.metric(t("sm.loss_metric", name=names[y]), f"{s.loss:.4f}")
-    c2.metric(t("sm.p_true", name=names[y]), f"{p:.2%}")
-    c3.metric(t("sm.guess_metric", k=k), f"{float(negative_log(1 / k)):.4f}", help=t("sm.guess_help"))
+    c1.metric(t("sm.loss_metric", name=names[y]), num(s.loss, decimals=4))
+    c2.metric(t("sm.p_true", name=names[y]), pct(p, 2))
+    c3.metric(t("sm.guess_metric", k=k), num(float(negative_log(1 / k)), decimals=4), help=t("sm.guess_help"))
     if s.predicted == y:
         st.success(t("sm.right", name=names[y]), icon="✅")
     else:
         st.warning(t("sm.wrong", name=names[y], predicted=names[s.predicted]), icon="❌")
     left, right = st.columns(2)
+    _smoothing_note(s, names)
     plot(_loss_figure(p, s.loss), "sm_curve", left)
     with right:
         st.subheader(t("sm.gradient_header"))
         scale = "" if s.temperature == 1 else r"\frac{1}{T}"
         st.latex(rf"\frac{{\partial L}}{{\partial z_i}} = {scale}\left(p_i - \mathbb{{1}}[i = y]\right)")
-        st.markdown(t("sm.gradient_text", name=names[y], value=f"{s.gradient[y]:.4f}"))
-    gradient = editable(bar_figure(names, s.gradient, y, t("sm.gradient_title"), percent=False, height=max(240, 60 + 30 * k)))
+        st.markdown(t("sm.gradient_text" if s.temperature == 1 else "sm.gradient_text_t", name=names[y],
+                      value=num(s.gradient[y], decimals=4), t=num(s.temperature)))
+    gradient = editable(bar_figure(names, s.gradient, y, t("sm.gradient_title"), percent=False, height=max(240, 60 + 30 * k),
+                                 lang=current_language()))
     span = float(s.gradient.max() - s.gradient.min()) or 1.0
     gradient.update_xaxes(range=[float(s.gradient.min()) - 0.2 * span, float(s.gradient.max()) + 0.2 * span])  # room for the labels
     plot(gradient, "sm_gradient")
@@ -163,7 +191,7 @@ def _why_softmax(logits: np.ndarray | None) -> None:
     st.header(t("sm.why_header"))
     st.markdown(t("sm.why_text"))
     if logits is not None:
-        st.markdown(t("sm.sigmoid_check", softmax_sum="1.000", sigmoid_sum=f"{float(sigmoid(logits).sum()):.3f}", k=len(logits)))
+        st.markdown(t("sm.sigmoid_check", softmax_sum=num(1, decimals=3), sigmoid_sum=num(float(sigmoid(logits).sum()), decimals=3), k=len(logits)))
 
 
 share_in_url("softmax_loss", {

@@ -327,10 +327,41 @@ def test_input_size_is_validated() -> None:
 def test_unsupported_modules_are_refused() -> None:
     with pytest.raises(ValueError, match="LSTM"):
         module_layers(nn.Sequential(nn.Conv2d(3, 4, 3), nn.LSTM(4, 4)))
-    with pytest.raises(ValueError, match="ceil_mode"):
-        module_layers(nn.Sequential(nn.MaxPool2d(2, ceil_mode=True)))
     with pytest.raises(ValueError, match="padding"):
         module_layers(nn.Sequential(nn.Conv2d(3, 4, 3, padding="same")))
+
+
+def test_ceil_mode_pooling_is_traced_not_refused() -> None:
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.MaxPool2d(2, ceil_mode=True), nn.AvgPool2d(3, 2, 1, ceil_mode=True))
+    result = model_trace(model, 3, 45, 44)
+    check_against_torch(model.eval(), result, torch.zeros(1, 3, 45, 44))
+    assert result.rows[1].shape == (4, 22, 21)  # ⌈(43 − 2)/2⌉ + 1 = 22: the floor would give 21
+
+
+def test_alexnet_2012_as_the_paper_describes_it() -> None:
+    model = reference_network("alexnet2012")
+    result = model_trace(model, 3, 227, 227)
+    convs = [row for row in result.rows if row.layer.kind == "conv"]
+    assert [row.shape[0] for row in convs] == [96, 256, 384, 384, 256] and convs[0].shape == (96, 55, 55)
+    assert result.parameters == sum(p.numel() for p in model.parameters()) == 60_965_224
+    from cnn_core.architecture import alexnet_2012
+
+    check_against_torch(alexnet_2012().eval(), result, torch.zeros(1, 3, 227, 227))
+    at_224 = model_trace(model, 3, 224, 224)  # the paper's 224 gives ⌊(224 − 11)/4⌋ + 1 = 54, and fc6 no longer fits
+    assert at_224.rows[0].shape == (96, 54, 54) and at_224.error is not None and at_224.error.key == "arch.err_linear_mismatch"
+
+
+def test_torchvision_alexnet_counts() -> None:
+    model = alexnet_model()
+    total = sum(p.numel() for p in model.parameters())
+    fully_connected = sum(p.numel() for p in model.classifier.parameters())
+    result = model_trace(model, 3, 224, 224)
+    assert result.parameters == total == 61_100_840
+    assert sum(row.parameters for row in result.rows if row.layer.kind == "linear") == fully_connected
+    assert fully_connected / total == pytest.approx(0.96, abs=0.005)  # about 96 % in the three fully connected layers
+    convs = [row for row in result.rows if row.layer.kind == "conv"]
+    assert [row.shape[0] for row in convs] == [64, 192, 384, 256, 256] and convs[0].shape == (64, 55, 55)
+    assert 224 * 224 * 3 * 4096 == 616_562_688  # a fully connected first layer on the raw pixels: ≈ 617 M weights
 
 
 def test_grouped_dilated_conv_and_batchnorm_against_torch() -> None:

@@ -36,7 +36,7 @@ def test_augmentation_page_in_the_browser(server: str, page: Page, tmp_path: Pat
     page.get_by_text("Upload a WAV", exact=True).click()
     page.locator("input[type=file]").set_input_files(str(file))
     wait_idle(page)
-    expect(page.get_by_text("1.00 s at 8000 Hz", exact=False)).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("1.00 s at 8,000 Hz", exact=False)).to_be_visible(timeout=30_000)
     expect(page.locator(".stException")).to_have_count(0)
     wait_idle(page)
     shot(page, "augmentation_wav_en")

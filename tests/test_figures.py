@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from ui.figures import _cell_text, product_figure
@@ -9,7 +11,8 @@ from ui.figures import _cell_text, product_figure
 
 def test_cells_print_numbers_as_a_student_writes_them() -> None:
     z = np.array([[-1.0 * 0.0, 1 / 3, -2.5], [1234.0, 0.0001, 7.0]])
-    assert _cell_text(z, 3, None, "") == [["0", "0.333", "-2.5"], ["1234", "0.0001", "7"]]
+    assert _cell_text(z, 3, None, "") == [["0", "0.333", "\u22122.5"], ["1,234", "0.0001", "7"]]
+    assert _cell_text(z, 3, None, "", "es") == [["0", "0,333", "\u22122,5"], ["1.234", "0,0001", "7"]]
     marked = np.array([[True, False, False], [False, False, True]])
     assert _cell_text(z, 3, marked, " ᵖ")[0][0] == "0 ᵖ" and _cell_text(z, 3, marked, " ᵖ")[1][2] == "7 ᵖ"
 
@@ -21,7 +24,7 @@ def test_product_figure_has_three_panels_with_their_own_colours() -> None:
                          mark=" ᵖ")
     w, k, p = fig.data
     assert (w.xaxis, k.xaxis, p.xaxis) == ("x", "x2", "x3")
-    assert np.array_equal(p.z, window * kernel) and p.text[0][1] == "-10" and w.text[0][0].endswith("ᵖ")
+    assert np.array_equal(p.z, window * kernel) and p.text[0][1] == "\u221210" and w.text[0][0].endswith("ᵖ")
     assert (w.zmax, k.zmax, p.zmax) == (30.0, 1.0, 10.0)  # each matrix coloured on its own scale
     assert [a.text for a in fig.layout.annotations] == ["W", "K", "P", "⊙", "="]
 
@@ -105,3 +108,12 @@ def test_every_page_draws_its_figures_through_ui_plot() -> None:
 
     direct = [path.name for path in (ROOT / "pages").glob("*.py") if "plotly_chart(" in path.read_text()]
     assert direct == []
+
+
+def test_plot_sets_plotlys_separators_per_language() -> None:
+    from tests.conftest import open_app
+
+    for lang, separators in (("es", ",."), ("en", None)):  # None: Plotly's default ".," (English)
+        at = open_app("pages/parameters.py", lang)
+        specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+        assert specs and all(spec["layout"].get("separators") == separators for spec in specs), lang

@@ -81,3 +81,14 @@ def test_pick_language(query: str | None, locale: str | None, expected: str) -> 
 def test_translate_fills_placeholders() -> None:
     assert "7" in translate("err.kernel_too_large", "es", k=9, m=5, p=1, padded=7)
     assert LANGUAGES == ("es", "en")
+
+
+def test_one_spanish_term_per_concept() -> None:
+    # The network page's texts (pr.*) are another page's catalogue, checked there.
+    texts = {key: text for key, text in catalogue("es").items() if not key.startswith("pr.")}
+    avoided = ("fórmula de clase", "fórmula de la clase", "números de clase", "agrupación máxima", "agrupación promedio",
+               "mapa agrupado", "arreglo", "en test", "volteo", "afila", "chirp y")
+    for key, text in texts.items():
+        for term in avoided:
+            assert term not in text.lower(), (key, term)
+    assert catalogue("es")["pg.mode_gray"] == "Escala de grises"

@@ -106,16 +106,30 @@ def test_bad_fraction_and_kind() -> None:
     assert caught.value.key == "nz.err_kind"
 
 
-def test_gaussian_smooth_is_the_library_convolution_per_channel() -> None:
+def test_gaussian_smooth_is_the_library_convolution_per_channel_with_repeated_edges() -> None:
     image = sample_image("shapes")[::4, ::4]
     out = gaussian_smooth(image, 5, 1.5)
     kernel = get_kernel("gaussian", 5, 1.5)
     assert out.shape == image.shape and out.dtype == np.uint8
-    # scipy's correlate with zero padding ('constant', cval 0) on each channel: the same numbers, independently computed
+    # scipy's correlate with repeated edges ('nearest', the median filter's rule) on each channel, independently computed
     for c in range(3):
-        expected = ndimage.correlate(image[:, :, c].astype(np.float64), kernel, mode="constant", cval=0.0)
+        expected = ndimage.correlate(image[:, :, c].astype(np.float64), kernel, mode="nearest")
         assert np.array_equal(out[:, :, c], np.clip(np.rint(expected), 0, 255).astype(np.uint8))
-    assert np.array_equal(out, np.clip(np.rint(convolve(image, kernel, padding=2)), 0, 255).astype(np.uint8))
+    padded = np.pad(image, ((2, 2), (2, 2), (0, 0)), mode="edge")
+    assert np.array_equal(out, np.clip(np.rint(convolve(padded, kernel)), 0, 255).astype(np.uint8))
+
+
+def test_gaussian_and_median_share_the_border_rule() -> None:
+    # A uniform image stays uniform under both filters up to the border: no darkened band biases the PSNR comparison.
+    flat = np.full((20, 24, 3), 200, dtype=np.uint8)
+    assert np.array_equal(gaussian_smooth(flat, 9, 3.0), flat) and np.array_equal(median_filter(flat, 3), flat)
+    # On a noisy image both treat the border like the interior: the error in the outer band is no larger than inside
+    clean = smooth_image(128)
+    noisy = add_gaussian_noise(clean, 25, seed=0)
+    for out in (gaussian_smooth(noisy, 7, 1.5), median_filter(noisy, 3)):
+        error = (out.astype(np.float64) - clean) ** 2
+        border = np.concatenate([error[:3].ravel(), error[-3:].ravel(), error[:, :3].ravel(), error[:, -3:].ravel()])
+        assert border.mean() < 2 * error[3:-3, 3:-3].mean()
 
 
 def test_lecture_claim_gaussian_filter_raises_psnr_on_a_smooth_image() -> None:

@@ -6,7 +6,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from cnn_core.i18n import catalogue
+from cnn_core.i18n import catalogue, format_number, parse_number
 from cnn_core.model import CifarNet
 from tests.conftest import ROOT
 
@@ -26,7 +26,11 @@ def open_page(lang: str = "en", network: str | None = None) -> AppTest:
 
 
 def table(at: AppTest):
-    return next(df for df in at.dataframe if df.editing_mode == "read_only").value
+    """The layer table, its counts (written as the session's language writes numbers) read back as integers."""
+    frame = next(df for df in at.dataframe if df.editing_mode == "read_only").value.copy()
+    for column in ("parameters", "macs"):
+        frame[column] = [int(parse_number(text, at.session_state["language"])) for text in frame[column]]
+    return frame
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -42,7 +46,7 @@ def test_cifar_net_table_and_totals(lang: str) -> None:
     assert rows["shape"].tolist()[0] == "3×32×32" and rows["shape"].tolist()[-1] == "10"
     total = sum(p.numel() for p in net.parameters())
     assert int(rows["parameters"].sum()) == total
-    assert metric(at, catalogue(lang)["arch.total_parameters"]).replace(",", "").replace("\u202f", "") == str(total)
+    assert metric(at, catalogue(lang)["arch.total_parameters"]) == format_number(total, lang)
     assert any("✅" in c.value for c in at.caption)  # equals sum(p.numel()) of the PyTorch model
     assert any("block1.pool" in w.value for w in at.warning)  # 31 → 15: the floor
     assert at.get("plotly_chart") and not at.error
@@ -62,7 +66,11 @@ def test_alexnet_table_notes_and_totals(lang: str) -> None:
     at = open_page(lang, "alexnet")
     rows = table(at)
     assert "(torch.flatten)" in rows["layer"].tolist() and "avgpool" in rows["layer"].tolist()
-    assert metric(at, catalogue(lang)["arch.total_parameters"]) in ("61,100,840", "61\u202f100\u202f840")
+    assert metric(at, catalogue(lang)["arch.total_parameters"]) == {"en": "61,100,840", "es": "61.100.840"}[lang]
+    shown = next(df for df in at.dataframe if df.editing_mode == "read_only").value
+    assert shown[shown["layer"] == "classifier.1"].iloc[0]["parameters"] == {"en": "37,752,832", "es": "37.752.832"}[lang]
+    counts = next(m.value for m in at.markdown if "4096" in m.value and "224×224×3" in m.value)
+    assert {"en": "616,562,688", "es": "616.562.688"}[lang] in counts and {"en": "96%", "es": "96\u00a0%"}[lang] in counts
     assert len(at.info) == 2  # the adaptive pooling and the flatten inside forward()
     assert "AdaptiveAvgPool2d" in at.info[0].value
     assert any("features.0" in w.value for w in at.warning)  # (224 − 11 + 4)/4 is not whole
@@ -93,7 +101,7 @@ def test_sizes_that_break_a_network_are_explained_and_the_table_stays(network: s
     rows = table(at)
     assert len(rows) > 3 and layer not in rows["layer"].tolist()  # everything before the failing layer
     assert metric(at, "Output") == "—"
-    assert metric(at, "Parameters (layers before the error)") == f"{int(rows['parameters'].sum()):,}"
+    assert metric(at, "Parameters (layers before the error)") == format_number(int(rows['parameters'].sum()), "en")
 
 
 def test_compact_toggle_hides_shape_preserving_layers() -> None:
@@ -169,4 +177,4 @@ def test_flops_of_the_table_match_torch_for_lenet() -> None:
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(torch.zeros(1, 1, 32, 32))
     assert 2 * int(rows["macs"].sum()) == counter.get_total_flops()
-    assert metric(at, "Multiply-adds per image") == f"{int(rows['macs'].sum()):,}"
+    assert metric(at, "Multiply-adds per image") == format_number(int(rows['macs'].sum()), "en")

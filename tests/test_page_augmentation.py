@@ -122,7 +122,7 @@ def test_wav_uploads() -> None:
     stereo = np.stack([tone, tone], axis=1).ravel()
     at.file_uploader(key="aug_wav").set_value(("la.wav", wav_bytes(stereo, rate, 2, 2), "audio/wav")).run()
     assert not at.exception and not [e for e in at.error if "la.wav" in e.value] and len(at.get("plotly_chart")) == 2
-    assert "1.00 s at 8000 Hz" in texts(at) and at.get("audio")
+    assert "1.00 s at 8,000 Hz" in texts(at) and at.get("audio")
     long = np.full(rate * 7, 128, dtype=np.uint8)
     at.file_uploader(key="aug_wav").set_value(("long.wav", wav_bytes(long, rate, 1), "audio/wav")).run()
     assert not at.exception and "The file lasts 7.0 s; its first 5 s are used." in texts(at)

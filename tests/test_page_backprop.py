@@ -6,7 +6,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from cnn_core.i18n import catalogue
+from cnn_core.i18n import catalogue, parse_number
 from tests.conftest import open_app
 
 PAGE = "pages/backprop.py"
@@ -40,11 +40,13 @@ def test_factors_on_the_default_numbers(lang: str) -> None:
     text = latex(at)
     loss, dw, db = oracle(0.5, 0.0, 2.0, 0.0)
     # z = 0.5·2 + 0 = 1, a = σ(1) = 0.7311, dL/da = 2·0.7311 = 1.462, σ'(1) = 0.1966, dz/dw = 2.
+    point = {"en": ".", "es": "{,}"}[lang]  # LaTeX writes a decimal comma as {,}
     for piece in ("= 1", "= 0.7311", "= 1.462", "= 0.1966", "a^{(l-1)} = 2", f"= {dw:.4g}", f"= {db:.4g}", f"= {loss:.4g}"):
+        piece = piece.replace(".", point)
         assert piece in text, piece
-    table = at.dataframe[0].value
-    assert table.iloc[0, 2] == pytest.approx(dw, rel=1e-12) and table.iloc[1, 2] == pytest.approx(db, rel=1e-12)
-    assert table.iloc[0, 1] == pytest.approx(dw, rel=1e-12) and (table.iloc[:, 3] < 1e-12).all()
+    table = at.dataframe[0].value.map(lambda cell: parse_number(cell, lang) if cell[0].isdigit() or cell[0] == "\u2212" else cell)
+    assert table.iloc[0, 2] == pytest.approx(dw, rel=1e-9) and table.iloc[1, 2] == pytest.approx(db, rel=1e-9)
+    assert table.iloc[0, 1] == pytest.approx(dw, rel=1e-9) and (table.iloc[:, 3] < 1e-12).all()
     assert at.success and not at.error
     assert {m.label for m in at.metric} == {catalogue(lang)["bp.loss_now"], catalogue(lang)["bp.loss_after"]}
 

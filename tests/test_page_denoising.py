@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnn_core import resize_to, sample_image
-from cnn_core.i18n import catalogue
+from cnn_core.i18n import catalogue, format_number
 from cnn_core.noise import add_noise, gaussian_smooth
 from tests.conftest import encode, open_app
 
@@ -35,8 +35,8 @@ def test_page_runs_and_shows_the_psnr_of_the_sample(lang: str) -> None:
     reference = resize_to(sample_image("cat"), 256)  # the picker's first sample at the page's working size
     noisy = add_noise(reference, "gaussian", 25, 0)
     shown = metrics(at)
-    assert shown[words["nz.psnr_noisy"]] == f"{psnr_by_hand(reference, noisy):.2f} dB"
-    assert shown[words["nz.psnr_smoothed"]] == f"{psnr_by_hand(reference, gaussian_smooth(noisy, 5, 1.0)):.2f} dB"
+    assert shown[words["nz.psnr_noisy"]] == f"{format_number(psnr_by_hand(reference, noisy), lang, decimals=2)} dB"
+    assert shown[words["nz.psnr_smoothed"]] == f"{format_number(psnr_by_hand(reference, gaussian_smooth(noisy, 5, 1.0)), lang, decimals=2)} dB"
     assert at.success  # σ = 1 on σₙ = 25 noise: the lecture's claim, the PSNR goes up
     assert len(at.get("plotly_chart")) == 3 and len(at.get("image")) == 4
 

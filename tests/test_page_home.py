@@ -6,6 +6,8 @@ import re
 
 import pytest
 import torch
+
+from cnn_core.i18n import format_number
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
@@ -27,7 +29,8 @@ def test_home_shows_the_lecture_numbers(lang: str) -> None:
     per_neuron = torch.nn.Linear(32 * 32 * 3, 1, bias=False).weight.numel()
     big = torch.nn.Linear(200 * 200 * 3, 1, bias=False).weight.numel()
     kernel = torch.nn.Conv2d(3, 1, 5, bias=False).weight.numel()
-    assert values == [f"{per_neuron:,}", f"{big:,}", f"{kernel:,}"] == ["3,072", "120,000", "75"]
+    assert values == [format_number(v, lang) for v in (per_neuron, big, kernel)]
+    assert values == {"en": ["3,072", "120,000", "75"], "es": ["3.072", "120.000", "75"]}[lang]
 
 
 def test_home_links_every_topic_page() -> None:

@@ -78,7 +78,7 @@ def test_upload_works_and_large_photo_is_reported(photo: np.ndarray) -> None:
     big = np.kron(photo, np.ones((30, 30, 1), dtype=np.uint8))  # 1440 × 1920
     at = upload(open_app(lang="en"), "big.jpg", encode(big, "JPEG"), "image/jpeg")
     text = texts(at)
-    assert "1920×1440" in text and "reduced" in text
+    assert "1440×1920 image (height × width)" in text and "reduced" in text  # alto × ancho, as everywhere
     assert "Input 192×256" in [c.value for c in at.get("plotly_chart")].__repr__() or "It matches" in text
     assert not at.error
 

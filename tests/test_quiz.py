@@ -97,11 +97,11 @@ def test_pooling_shapes_match_torch_max_pool2d() -> None:
     variants = set()
     for q in of_kind("pool_shape"):
         m, c = q.params["m"], q.params["c"]
-        out = F.max_pool2d(torch.zeros(1, c, m, m), kernel_size=q.params["w"], stride=q.params["s"]).shape
+        out = F.max_pool2d(torch.zeros(1, c, m, m), kernel_size=q.params["k"], stride=q.params["s"]).shape
         assert q.answer == (out[2], out[3], out[1]), q
         variants.add(q.variant)
     assert variants == {"exact", "floor"}
-    lecture = next(q for q in of_kind("pool_shape") if (q.params["m"], q.params["w"], q.params["s"]) == (32, 2, 2))
+    lecture = next(q for q in of_kind("pool_shape") if (q.params["m"], q.params["k"], q.params["s"]) == (32, 2, 2))
     assert lecture.answer == (16, 16, lecture.params["c"])  # 32×32×12 → 16×16×12 in the lecture: channels stay
 
 

@@ -16,6 +16,7 @@ from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_languag
 from cnn_core.images import SAMPLES
 
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
+SEPARATORS = {"es": ",.", "en": ".,"}  # Plotly's decimal then thousands separator
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 
 
@@ -45,9 +46,9 @@ def t(key: str, **params: object) -> str:
     return translate(key, current_language(), **params)
 
 
-def num(value: float, decimals: int | None = None, significant: int | None = 4) -> str:
+def num(value: float, decimals: int | None = None, significant: int | None = 4, grouping: bool = True) -> str:
     """A number as this session's language writes it (es 3.072 · 0,5; en 3,072 · 0.5): the one formatter of every page."""
-    return format_number(value, current_language(), decimals=decimals, significant=significant)
+    return format_number(value, current_language(), decimals=decimals, significant=significant, grouping=grouping)
 
 
 def pct(fraction: float, decimals: int = 1) -> str:
@@ -157,7 +158,7 @@ def image_picker(key: str, container=st.sidebar) -> np.ndarray | None:
         if source == "upload":
             file = st.file_uploader(t("picker.upload"), type=UPLOAD_TYPES, key=f"{key}_upload", help=t("picker.upload_help"))
         else:
-            file = st.camera_input(t("picker.camera"), key=f"{key}_camera")
+            file = st.camera_input(t("picker.camera"), key=f"{key}_camera", help=t("picker.camera_help"))
         if file is None:
             st.info(t("picker.waiting"), icon="📷" if source == "camera" else "📁")
             return None
@@ -229,7 +230,12 @@ def presenter_mode() -> bool:
 
 
 def plot(figure, key: str, where=None, **options):
-    """st.plotly_chart (in `where`, a column or container) without toolbar, larger in presenter mode."""
+    """st.plotly_chart (in `where`, a column or container) without toolbar, larger in presenter mode, numbers in the session's language."""
+    separators = SEPARATORS[current_language()]
+    # Plotly's own numbers (ticks, hover, %{x:.2f}) as the language writes them; unset is Plotly's ".," (English)
+    if (figure.layout.separators or SEPARATORS["en"]) != separators:
+        figure = go.Figure(figure, _validate=False)  # shared between sessions (ui.figures): change a copy; already valid
+        figure.layout.separators = separators
     if st.session_state.get("presenter"):
         height = figure.layout.height
         figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): resize a copy

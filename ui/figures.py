@@ -16,6 +16,8 @@ import streamlit as st
 from PIL import Image
 from plotly.colors import get_colorscale, sample_colorscale
 
+from cnn_core.i18n import format_number, format_percent
+
 _shared = st.cache_resource(max_entries=32, show_spinner=False)  # at most ~1.5 MB a figure, ~50 MB a builder
 
 
@@ -150,10 +152,9 @@ def map_picture(values: np.ndarray) -> tuple[str, float, float, bool]:
     return png_uri(index, palette), low, high, signed
 
 
-def _cell_text(z: np.ndarray, decimals: int, marked: np.ndarray | None, mark: str) -> list[list[str]]:
-    """Each cell's number to `decimals` significant digits, `mark` after the marked ones."""
-    z = z + 0.0  # −1 × 0 is −0.0 in floating point; a student should read 0
-    text = [[f"{v:.{decimals}g}" if abs(v) < 10**decimals else f"{v:.0f}" for v in row] for row in z]
+def _cell_text(z: np.ndarray, decimals: int, marked: np.ndarray | None, mark: str, lang: str = "en") -> list[list[str]]:
+    """Each cell's number to `decimals` significant digits in `lang`, `mark` after the marked ones."""
+    text = [[format_number(v, lang, significant=decimals) for v in row] for row in z]
     if marked is not None:
         text = [[cell + mark if m else cell for cell, m in zip(row, marks)] for row, marks in zip(text, marked)]
     return text
@@ -173,19 +174,20 @@ def _matrix_height(side: int) -> int:
 @_shared
 def matrix_figure(
     matrix: np.ndarray, title: str, marked: np.ndarray | None = None, mark: str = "", decimals: int = 3, height: int | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """A small matrix as a table of coloured cells with its numbers; `marked` cells get `mark` after the number."""
     z = np.asarray(matrix, dtype=np.float64)
     side = max(z.shape)
     layout = _square_layout(height or _matrix_height(side), title, ticks=side <= 15)
     layout["xaxis"]["dtick"] = layout["yaxis"]["dtick"] = 1
-    return go.Figure(_cells(z, _cell_text(z, decimals, marked, mark)), layout)
+    return go.Figure(_cells(z, _cell_text(z, decimals, marked, mark, lang)), layout)
 
 
 @_shared
 def product_figure(
     window: np.ndarray, kernel: np.ndarray, products: np.ndarray, titles: tuple[str, str, str],
-    marked: np.ndarray | None = None, mark: str = "",
+    marked: np.ndarray | None = None, mark: str = "", lang: str = "en",
 ) -> go.Figure:
     """Window ⊙ kernel = products: the three matrices of one output value side by side, each with its own colours."""
     side = max(kernel.shape)
@@ -197,7 +199,7 @@ def product_figure(
     for i, (matrix, title) in enumerate(zip((window, kernel, products), titles)):
         axes = "" if i == 0 else str(i + 1)
         z = np.asarray(matrix, dtype=np.float64)
-        traces.append(_cells(z, _cell_text(z, 3, marked if i == 0 else None, mark), axes))
+        traces.append(_cells(z, _cell_text(z, 3, marked if i == 0 else None, mark, lang), axes))
         layout[f"xaxis{axes}"] = dict(domain=domains[i], showgrid=False, zeroline=False, constrain="domain",
                                       showticklabels=ticks, dtick=1)
         layout[f"yaxis{axes}"] = dict(showgrid=False, zeroline=False, constrain="domain", showticklabels=ticks, dtick=1,
@@ -210,10 +212,11 @@ def product_figure(
 
 
 @_shared
-def bar_figure(labels: list[str], values: np.ndarray, highlight: int, title: str, percent: bool = True, height: int = 360) -> go.Figure:
+def bar_figure(labels: list[str], values: np.ndarray, highlight: int, title: str, percent: bool = True, height: int = 360,
+               lang: str = "en") -> go.Figure:
     """Horizontal bars, one per class, the highlighted one in a strong colour."""
     colors = ["#d62728" if i == highlight else "#9ecae1" for i in range(len(labels))]
-    text = [f"{v:.1%}" if percent else f"{v:.3f}" for v in values]
+    text = [format_percent(v, lang) if percent else format_number(v, lang, decimals=3) for v in values]
     return go.Figure(
         go.Bar(x=values, y=labels, orientation="h", marker_color=colors, text=text, textposition="outside",
                hovertemplate="%{y}: %{x:.4f}<extra></extra>"),
