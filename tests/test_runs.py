@@ -154,14 +154,14 @@ def test_a_real_run_in_its_process_sends_its_snapshots_and_model_back() -> None:
     data = _tiny_data()
     registry = RunRegistry(slots=1)
     try:
-        run = registry.submit(LiveConfig(layers=1, width=4, batch_size=32, epochs=2), data, probe=data[2][0])
+        run = registry.submit(LiveConfig(layers=1, width=4, batch_size=16, epochs=5), data, probe=data[2][0])
         seen = set()
         while not (view := registry.poll(run)).done:
             if view.progress is not None:
                 seen.add(view.progress.step)
             time.sleep(0.02)
         result = view.result
-        assert view.status == "finished" and len(seen) >= 2  # snapshots arrived while it trained
+        assert view.status == "finished" and min(seen) < result.progress.total_steps  # snapshots came while it trained
         assert result.progress.filters.shape == (4, 3, 3, 3) and result.confusion.sum() == len(data[2])
         assert np.array_equal(result.model[0].weight.detach().permute(0, 2, 3, 1).numpy(), result.progress.filters)
         np.testing.assert_allclose(result.predict(data[2][:1])[0], result.progress.probe, atol=1e-6)  # the trained weights
