@@ -133,14 +133,24 @@ def _subset_split(train: bool) -> tuple[np.ndarray, np.ndarray]:
     return images.numpy(), labels.numpy()
 
 
-@cache
+_load_lock = threading.Lock()
+
+
 def load_subset(source: str | Path | None = None) -> Data:
     """(train images, train labels, held-out images, held-out labels): uint8 N×32×32×3 and int64, CIFAR-10 order.
 
     The shipped subset (5,000 + 1,000 images) unless `source` or $CNN_COURSE_LIVE_DATA names a full CIFAR-10: an
     archive folder, an extracted folder or a torchvision.datasets.CIFAR10 root (its test split is then held out).
+    Decoded once per process; sessions that ask meanwhile wait for that one decoding.
     """
-    source = source or os.environ.get(DATA_ENV) or None
+    # functools.cache alone let 10 students arriving together decode the archive 10 times over, on the server's one
+    # interpreter lock: half the server's CPU in the load test with trainers (py-spy)
+    with _load_lock:
+        return _load_subset(source or os.environ.get(DATA_ENV) or None)
+
+
+@cache
+def _load_subset(source: str | Path | None) -> Data:
     if source is None:
         parts = (*_subset_split(True), *_subset_split(False))
     else:

@@ -128,3 +128,27 @@ def test_filter_image_scales_each_filter_around_grey() -> None:
     assert mosaic[0, 0].tolist() == [255, 128, 128] and mosaic[2, 2].tolist() == [128, 0, 128]
     assert (mosaic[:6, 7:13] == 128).all()  # an all-zero filter is grey
     assert torch.isfinite(torch.from_numpy(filter_image(np.full((1, 3, 3, 3), np.nan, np.float32)).astype(float))).all()
+
+
+def test_sessions_arriving_together_decode_the_data_once(monkeypatch) -> None:
+    import functools
+    import threading
+
+    from cnn_core import live
+
+    calls = []
+
+    @functools.cache
+    def slow(source):
+        calls.append(source)
+        time.sleep(0.2)  # the archive's decoding, during which the other sessions arrive
+        return ("decoded", source)
+
+    monkeypatch.setattr(live, "_load_subset", slow)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(live.load_subset())) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1 and len(got) == 8 and all(g is got[0] for g in got)

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnn_core.i18n import catalogue, format_number, format_percent
-from cnn_core.live import LiveConfig, build_model
+from cnn_core.live import LiveConfig, build_model, load_subset
 from cnn_core.model import count_parameters
 from cnn_core.runs import registry
 from tests.conftest import open_app
@@ -19,13 +19,18 @@ from tests.conftest import open_app
 PAGE = "pages/train.py"
 
 
-def short_run(at: AppTest, **settings: object) -> AppTest:
-    """Set a tiny network (and `settings`), press train, rerun as the page's timer does until the run has ended."""
+def short_settings(at: AppTest, **settings: object) -> AppTest:
+    """Set a tiny network (and `settings`)."""
     values = {"lv_layers": 1, "lv_width": 4, "lv_batch": 128, "lv_epochs": 1} | settings
     for key, value in values.items():
         widget = next(w for kind in ("select_slider", "slider", "radio", "toggle") for w in at.get(kind) if w.key == key)
         widget.set_value(value)
-    at.run()
+    return at.run()
+
+
+def short_run(at: AppTest, **settings: object) -> AppTest:
+    """Set a tiny network (and `settings`), press train, rerun as the page's timer does until the run has ended."""
+    at = short_settings(at, **settings)
     at.button(key="lv_train").click().run()
     deadline = time.monotonic() + 60
     while not registry().poll(at.session_state["lv_run"]).done:
@@ -90,3 +95,32 @@ def test_impossible_link_values_fall_back_to_the_defaults() -> None:
     at = open_app(PAGE, "en", lv_lr="nan", lv_layers="7", lv_width="16")
     assert at.select_slider(key="lv_lr").value == LiveConfig().learning_rate and at.select_slider(key="lv_layers").value == 2
     assert not at.error
+
+
+def test_a_queued_run_shows_its_place_then_trains() -> None:
+    busy = registry()
+    blockers = [busy.submit(LiveConfig(layers=1, width=4, epochs=30), load_subset()) for _ in range(busy.slots)]
+    try:
+        deadline = time.monotonic() + 30
+        while busy.counts()[1]:  # every slot taken, nobody else queued
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        at = short_settings(open_app(PAGE, "en"))
+        at.button(key="lv_train").click().run()
+        run_id = at.session_state["lv_run"]
+        assert busy.poll(run_id).status == "waiting"
+        assert any(m.value == catalogue("en")["live.waiting"].format(position=1) for m in at.info)
+        for blocker in blockers:
+            busy.stop(blocker)
+        deadline = time.monotonic() + 60
+        while busy.poll(run_id).status == "waiting":
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        at.run()
+        assert not at.exception
+        assert not any(m.value.startswith(catalogue("en")["live.waiting"][:10]) for m in at.info)
+    finally:
+        for blocker in blockers:
+            busy.stop(blocker)
+        if "at" in locals():
+            busy.stop(at.session_state["lv_run"])

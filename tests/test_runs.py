@@ -1,4 +1,8 @@
-"""cnn_core.runs: at most `slots` runs at once, the rest wait in order; caps, stop, idle runs and failures."""
+"""cnn_core.runs: at most `slots` runs at once, the rest wait in order; caps, stop, idle runs and failures.
+
+The queue's logic is tested with fakes on the slots' threads (processes=False); the worker processes with real runs
+and with the module-level fakes below, which a fresh process can import.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +47,7 @@ def gate():
 
 
 def test_runs_beyond_the_slots_wait_in_order(gate) -> None:
-    registry = RunRegistry(slots=2, trainer=gate)
+    registry = RunRegistry(slots=2, trainer=gate, processes=False)
     try:
         ids = [registry.submit(LiveConfig(seed=i), ()) for i in range(4)]
         wait_for(lambda: len(gate.started) == 2)
@@ -67,7 +71,7 @@ def test_runs_beyond_the_slots_wait_in_order(gate) -> None:
 
 def test_every_run_is_capped_in_time_and_steps(gate) -> None:
     gate.release.set()
-    registry = RunRegistry(slots=1, max_seconds=5, max_steps=100, trainer=gate)
+    registry = RunRegistry(slots=1, max_seconds=5, max_steps=100, trainer=gate, processes=False)
     try:
         run = registry.submit(LiveConfig(time_budget=100, max_steps=10_000), ())
         wait_for(lambda: registry.poll(run).done)
@@ -79,7 +83,7 @@ def test_every_run_is_capped_in_time_and_steps(gate) -> None:
 
 
 def test_a_full_queue_refuses_with_a_message(gate) -> None:
-    registry = RunRegistry(slots=1, max_waiting=2, trainer=gate)
+    registry = RunRegistry(slots=1, max_waiting=2, trainer=gate, processes=False)
     try:
         registry.submit(LiveConfig(), ())
         wait_for(lambda: registry.counts() == (1, 0))
@@ -94,7 +98,7 @@ def test_a_full_queue_refuses_with_a_message(gate) -> None:
 
 
 def test_a_run_nobody_polls_is_stopped_and_a_waiting_one_dropped(gate) -> None:
-    registry = RunRegistry(slots=1, idle_seconds=0.3, trainer=gate)
+    registry = RunRegistry(slots=1, idle_seconds=0.3, trainer=gate, processes=False)
     try:
         first, second = registry.submit(LiveConfig(), ()), registry.submit(LiveConfig(), ())
         time.sleep(1.0)
@@ -115,7 +119,7 @@ def test_a_failing_run_is_reported_and_the_next_one_runs(gate) -> None:
             raise RuntimeError("boom")
         return type("Result", (), {"status": "finished"})()
 
-    registry = RunRegistry(slots=1, trainer=trainer)
+    registry = RunRegistry(slots=1, trainer=trainer, processes=False)
     try:
         bad, good = registry.submit(LiveConfig(seed=0), ()), registry.submit(LiveConfig(seed=1), ())
         wait_for(lambda: registry.poll(good).done)
@@ -137,5 +141,77 @@ def test_real_runs_share_one_slot() -> None:
         assert [r.status for r in results] == ["finished", "finished"]
         assert results[0].losses == results[1].losses  # same seed, same data: the same run
         assert np.isfinite(results[0].accuracy) and registry.poll(ids[0]).progress.probe.shape == (10,)
+    finally:
+        registry.close()
+
+
+def _tiny_data():
+    train_x, train_y, test_x, test_y = load_subset()
+    return (train_x[::10], train_y[::10], test_x[::10], test_y[::10])
+
+
+def test_a_real_run_in_its_process_sends_its_snapshots_and_model_back() -> None:
+    data = _tiny_data()
+    registry = RunRegistry(slots=1)
+    try:
+        run = registry.submit(LiveConfig(layers=1, width=4, batch_size=16, epochs=5), data, probe=data[2][0])
+        seen = set()
+        while not (view := registry.poll(run)).done:
+            if view.progress is not None:
+                seen.add(view.progress.step)
+            time.sleep(0.02)
+        result = view.result
+        assert view.status == "finished" and min(seen) < result.progress.total_steps  # snapshots came while it trained
+        assert result.progress.filters.shape == (4, 3, 3, 3) and result.confusion.sum() == len(data[2])
+        assert np.array_equal(result.model[0].weight.detach().permute(0, 2, 3, 1).numpy(), result.progress.filters)
+        np.testing.assert_allclose(result.predict(data[2][:1])[0], result.progress.probe, atol=1e-6)  # the trained weights
+        predicted = result.predict(data[2]).argmax(axis=1)
+        assert np.isclose(result.accuracy, (predicted == data[3]).mean())
+    finally:
+        registry.close()
+
+
+def test_a_process_run_stops_when_asked_or_unwatched_and_diverges_with_a_status() -> None:
+    data = _tiny_data()
+    registry = RunRegistry(slots=1, idle_seconds=3.0)
+    try:
+        long = LiveConfig(layers=1, width=4, batch_size=16, epochs=30)
+        stopped = registry.submit(long, data)
+        wait_for(lambda: (view := registry.poll(stopped)).progress is not None and view.progress.step > 0, timeout=60)
+        registry.stop(stopped)
+        wait_for(lambda: registry.poll(stopped).done, timeout=20)
+        assert registry.poll(stopped).status == "stopped" and registry.poll(stopped).result.status == "stopped"
+        unwatched = registry.submit(long, data)
+        wait_for(lambda: registry.poll(unwatched).status == "running", timeout=20)
+        time.sleep(5)  # nobody polls
+        wait_for(lambda: registry._runs[unwatched].status not in ("waiting", "running"), timeout=20)
+        assert registry.poll(unwatched).status == "abandoned"
+        diverging = registry.submit(LiveConfig(layers=1, width=4, batch_size=16, learning_rate=10.0, optimizer="sgd"), data)
+        wait_for(lambda: registry.poll(diverging).done, timeout=60)
+        assert registry.poll(diverging).status == "diverged"
+    finally:
+        registry.close()
+
+
+def failing_trainer(config, data, on_progress, should_stop, probe=None):
+    raise RuntimeError("boom")
+
+
+def stubborn_trainer(config, data, on_progress, should_stop, probe=None):
+    on_progress("started")
+    time.sleep(600)  # ignores should_stop and its time budget
+
+
+@pytest.mark.parametrize(("trainer", "ask_stop"), [(failing_trainer, False), (stubborn_trainer, False), (stubborn_trainer, True)])
+def test_a_failing_or_stubborn_process_is_reported_killed_and_the_queue_goes_on(trainer, ask_stop: bool) -> None:
+    registry = RunRegistry(slots=1, trainer=trainer, grace_seconds=1.0, stop_seconds=1.0)
+    try:
+        run = registry.submit(LiveConfig(time_budget=2), ())
+        if ask_stop:
+            wait_for(lambda: registry.poll(run).progress == "started", timeout=30)
+            registry.stop(run)
+        wait_for(lambda: registry.poll(run).done, timeout=30)
+        assert registry.poll(run).status == ("stopped" if ask_stop else "failed")
+        assert registry.poll(run).result is None and registry.counts() == (0, 0)
     finally:
         registry.close()
