@@ -41,6 +41,6 @@ pages = {
     ],
 }
 page = st.navigation(pages)
-say_if_page_unknown([p for section in pages.values() for p in section])
+say_if_page_unknown([p for section in pages.values() for p in section], default="playground")
 page.run()
 st.sidebar.caption(t("app.footer"))

@@ -48,6 +48,13 @@ def test_an_unknown_page_says_so_and_opens_the_playground(server: str, browser: 
         expect(page.get_by_role("heading", name="Laboratorio de convolución")).to_be_visible()
     finally:
         page.context.close()
+    page = _open(browser, server + "/playground?lang=es")  # the default page's own name is no unknown page
+    try:
+        expect(page.get_by_role("heading", name="Laboratorio de convolución")).to_be_visible(timeout=60_000)
+        wait_idle(page)
+        expect(page.get_by_text("no existe")).to_have_count(0)
+    finally:
+        page.context.close()
 
 
 def _formulas_fit(page: Page) -> list[tuple[int, int]]:

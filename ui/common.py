@@ -290,13 +290,17 @@ def relink(*keys: str) -> None:
             set_link_value(key, shared[key].write(st.session_state[key]))
 
 
-def say_if_page_unknown(pages: list) -> None:
-    """A link to a page that does not exist: say so before the default page opens (Streamlit opens it silently)."""
+def say_if_page_unknown(pages: list, default: str) -> None:
+    """A link to a page that does not exist: say so before the default page opens (Streamlit opens it silently).
+
+    `default` is the default page's own url_path: Streamlit serves that page at "/" and reports its url_path as "",
+    so a link to /playground must not be called unknown.
+    """
     ctx = get_script_run_ctx()
     manager = ctx.pages_manager if ctx else None
     wanted = (manager.intended_page_name or "").strip("/") if manager and not manager.intended_page_script_hash else ""
     wanted = st.session_state.pop("_wanted_page", None) or wanted  # asked for on a server's first run
-    if wanted and wanted not in {page.url_path for page in pages}:
+    if wanted and wanted not in {page.url_path for page in pages} | {default}:
         st.warning(t("app.unknown_page", page=wanted[:MAX_LINK_TEXT]), icon=":material/explore:")
 
 
