@@ -36,7 +36,9 @@ def test_bad_upload_in_the_browser(server: str, page: Page, tmp_path: Path) -> N
     page.get_by_text("Subir una imagen").click()
     page.locator("input[type=file]").set_input_files(str(file))
     wait_idle(page)
-    expect(page.get_by_text("No se puede usar «notes.png».", exact=False)).to_be_visible(timeout=30_000)
+    sidebar, main = page.get_by_test_id("stSidebar"), page.get_by_test_id("stMain")
+    expect(sidebar.get_by_text("No se puede usar «notes.png».", exact=False)).to_be_visible(timeout=30_000)
+    expect(main.get_by_text("No se puede usar «notes.png».", exact=False)).to_be_visible()  # said where the page stops too
     expect(page.locator(".stException")).to_have_count(0)
     expect(page.get_by_role("heading", name="2 · Filtro (kernel)").first).to_be_visible()
 
