@@ -12,7 +12,7 @@ def _font_px(page: Page) -> float:
 
 
 def test_icons_downloads_and_descriptions(server: str, page: Page) -> None:
-    open_page(page, f"{server}/playground?lang=en", "Convolution playground")
+    open_page(page, f"{server}/?lang=en", "Convolution playground")
     links = page.get_by_test_id("stSidebarNavLink")
     icons = links.get_by_test_id("stIconMaterial")
     assert links.count() >= 10 and icons.count() == links.count()  # every page shown has a Material icon
@@ -28,13 +28,13 @@ def test_icons_downloads_and_descriptions(server: str, page: Page) -> None:
 
 
 def test_presenter_view_enlarges_text(server: str, page: Page, browser: Browser) -> None:
-    open_page(page, f"{server}/playground?lang=en", "Convolution playground")
+    open_page(page, f"{server}/?lang=en", "Convolution playground")
     normal = _font_px(page)
     # A new browser context: a reload of the same tab rejoins the same Streamlit session, which read its link already.
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     try:
         presenter = context.new_page()
-        open_page(presenter, f"{server}/playground?lang=en&presenter=1", "Convolution playground")
+        open_page(presenter, f"{server}/?lang=en&presenter=1", "Convolution playground")
         # Streamlit loads the code of each kind of element when it first draws one (st.html too): on a busy machine the
         # style arrives a moment after the heading.
         presenter.wait_for_function("min => parseFloat(getComputedStyle(document.documentElement).fontSize) >= min",

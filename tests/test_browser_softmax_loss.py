@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.conftest import open_page, shot, wait_idle
@@ -58,8 +60,8 @@ def test_temperature_in_spanish(server: str, page: Page) -> None:
     for _ in range(6):  # 1.0 → 0.05, the coldest temperature offered
         page.keyboard.press("ArrowLeft")
     wait_idle(page)
-    expect(metric(page, "Probabilidad de «gato»")).to_have_text("100.00%", timeout=30_000)
-    expect(page.get_by_text("afila la distribución", exact=False)).to_be_visible()
+    expect(metric(page, "Probabilidad de «gato»")).to_have_text(re.compile(r"^100,00\s%$"), timeout=30_000)  # decimal comma, space before %
+    expect(page.get_by_text("concentra la distribución", exact=False)).to_be_visible()
     expect(page.locator(".stException")).to_have_count(0)
     shot(page, "softmax_loss_es")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import importlib.util
 import random
 import socket
@@ -105,7 +106,9 @@ def test_two_students_each_stay_on_their_process_and_get_the_playground(front) -
 
     for student in students.values():  # student_script connects with the cookies the browser already has
         student.connect = _keep_cookies(student)
-    asyncio.run(both())
+    # In a thread of its own: the browser tests' Playwright keeps an event loop running in this one.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, both()).result()
     for process, student in students.items():
         assert student.errors == [], student.errors
         assert student.steps_done == list(loadtest.STEPS)  # the playground, a click, an upload (a PUT), the network page

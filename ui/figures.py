@@ -56,15 +56,19 @@ def _rectangle(top: float, left: float, rows: float, cols: float, color: str, da
                 line=dict(color=color, width=3, dash=dash))
 
 
-def png_uri(pixels: np.ndarray, palette: list[int] | None = None) -> str:
-    """uint8 pixels (H×W gray, H×W×3 RGB, or H×W indices into `palette`) as a PNG data URI."""
+def png_uri(pixels: np.ndarray, palette: list[int] | None = None, webp: bool = False) -> str:
+    """uint8 pixels (H×W gray, H×W×3 RGB, or H×W indices into `palette`) as a PNG (or lossless WebP) data URI."""
     image = Image.fromarray(pixels)
     if palette is not None:
         image = image.convert("P") if image.mode != "L" else Image.frombytes("P", image.size, image.tobytes())
         image.putpalette(palette)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)  # the smallest zlib output: built once, sent to every student
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    if webp:  # lossless, exact pixels: about 12 % smaller than the best PNG for photos, resent with every pixel click
+        image.save(buffer, format="WEBP", lossless=True, quality=100, method=6)
+    else:
+        image.save(buffer, format="PNG", optimize=True)  # the smallest zlib output: built once, sent to every student
+    kind = "webp" if webp else "png"
+    return f"data:image/{kind};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _source_hover(hover: str, rgb: bool) -> str:
@@ -80,7 +84,7 @@ def image_figure(
     """The input: RGB or grayscale with hover values, the padding frame and a receptive-field window."""
     if pixels.dtype == np.uint8:
         # A PNG (tens of kB) instead of a number per pixel; the hover still reads each pixel's exact value from it.
-        trace = go.Image(source=png_uri(pixels), hovertemplate=_source_hover(hover, pixels.ndim == 3) + "<extra></extra>")
+        trace = go.Image(source=png_uri(pixels, webp=True), hovertemplate=_source_hover(hover, pixels.ndim == 3) + "<extra></extra>")
     elif pixels.ndim == 3:
         trace = go.Image(z=pixels, hovertemplate=hover + "<extra></extra>")
     else:
