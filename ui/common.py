@@ -14,7 +14,7 @@ import streamlit_image_coordinates
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from cnn_core import ImageError, InputError, LoadedImage, open_image, sample_image
+from cnn_core import ImageError, InputError, LoadedImage, open_image, resize_to, sample_image
 from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_language, translate
 from cnn_core.images import SAMPLES
 
@@ -161,6 +161,15 @@ def _read_upload(data: bytes, name: str) -> np.ndarray | str:
         width, height = loaded.original_size
         st.caption(t("picker.downscaled", width=width, height=height, new_width=loaded.pixels.shape[1], new_height=loaded.pixels.shape[0]))
     return loaded.pixels
+
+
+@st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)
+def working_image(pixels: np.ndarray, side: int) -> np.ndarray:
+    """resize_to(pixels, side), shared by every rerun and session that asks for it; read-only (the cache's own array)."""
+    # Lanczos on a 512-px photo is ~5 ms, the largest single cost of a playground rerun; a rerun reads it from here.
+    working = np.array(resize_to(pixels, side))
+    working.flags.writeable = False
+    return working
 
 
 def image_picker(key: str, container=st.sidebar) -> np.ndarray | None:
