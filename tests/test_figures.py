@@ -139,3 +139,30 @@ def test_figures_built_without_validation_are_valid_as_built() -> None:
         sent = json.loads(pio.to_json(figure, validate=False))
         assert sent == json.loads(pio.to_json(go.Figure(figure.to_dict()), validate=False))
         assert all(isinstance(trace.get("colorscale", []), list) for trace in sent["data"])  # plotly.js knows no "RdBu_r"
+
+
+def test_a_shared_figure_is_sent_prepared_for_each_language_and_view(monkeypatch) -> None:
+    """ui.plot keeps the dict of a shared figure per language and presenter view: reruns send the same, each view its own."""
+    import plotly.graph_objects as go
+
+    from tests.conftest import open_app
+
+    at = open_app(None, "es")  # the playground: its input, window, kernel and products are shared figures
+
+    def specs() -> dict[str, dict]:
+        return {chart.proto.id: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
+
+    first = specs()
+    assert first and all(spec["layout"]["separators"] == ",." for spec in first.values())
+    calls = []
+    monkeypatch.setattr(go.Figure, "to_dict", lambda self: calls.append(self) or go.Figure.__base__.to_dict(self))
+    at.run()
+    assert specs() == first and calls == []  # nothing rebuilt or copied again: every figure came prepared
+    at.toggle(key="presenter").set_value(True).run()
+    large = specs()
+    assert all(spec["layout"]["font"]["size"] == 20 for spec in large.values())
+    heights = sorted(spec["layout"]["height"] for spec in first.values())
+    assert sorted(spec["layout"]["height"] for spec in large.values()) == [int(h * 1.3) for h in heights]
+    at.toggle(key="presenter").set_value(False).run()
+    at.selectbox(key="lang").set_value("en").run()
+    assert specs() and all("separators" not in spec["layout"] for spec in specs().values())

@@ -361,24 +361,55 @@ def _chart_config(key: str) -> dict:
             "toImageButtonOptions": {"filename": key, "scale": 2}}
 
 
+class _Prepared(go.Figure):
+    """A shared figure as it is sent, its dict made once.
+
+    st.plotly_chart calls to_dict() on every rerun, a deep copy of the figure with its arrays turned into base64 (5 ms
+    for the playground's input, most of what drawing a figure costs); a shared figure never changes, so neither does
+    its dict. The dict is read, never modified, by plotly.io.to_json and Streamlit.
+    """
+
+    def __init__(self, sent: go.Figure) -> None:
+        super().__init__()  # only to_dict() is ever read: the figure itself is not kept twice
+        self._sent = sent.to_dict()
+
+    def to_dict(self) -> dict:
+        return self._sent
+
+
+def _restyled(figure: go.Figure, separators: str, presenter: bool) -> go.Figure:
+    """The figure with Plotly's separators of the session's language, larger in presenter mode (a copy when it changes)."""
+    # Plotly's own numbers (ticks, hover, %{x:.2f}) as the language writes them; unset is Plotly's ".," (English)
+    if (figure.layout.separators or SEPARATORS["en"]) != separators:
+        figure = go.Figure(figure, _validate=False)  # shared between sessions (ui.figures): change a copy; already valid
+        figure.layout.separators = separators
+    if presenter:
+        height = figure.layout.height
+        figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): resize a copy
+        figure.update_layout(font=dict(size=20), height=int(height * 1.3) if height else None)
+    return figure
+
+
+def _title_text(figure: go.Figure) -> str | None:
+    return re.sub(r"<[^>]+>", " ", str(figure.layout.title.text or "")).strip() or None
+
+
 def plot(figure, key: str, where=None, alt: str | None = None, **options):
     """st.plotly_chart (in `where`, a column or container) with a PNG download, numbers in the session's language, larger
     in presenter mode.
 
     `alt`: what the chart shows, for screen readers (translated); without it, the figure's title.
     """
-    if alt is None:
-        alt = re.sub(r"<[^>]+>", " ", str(figure.layout.title.text or "")).strip() or None
-    separators = SEPARATORS[current_language()]
-    # Plotly's own numbers (ticks, hover, %{x:.2f}) as the language writes them; unset is Plotly's ".," (English)
-    if (figure.layout.separators or SEPARATORS["en"]) != separators:
-        figure = go.Figure(figure, _validate=False)  # shared between sessions (ui.figures): change a copy; already valid
-        figure.layout.separators = separators
-    if st.session_state.get("presenter"):
-        height = figure.layout.height
-        figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): resize a copy
-        figure.update_layout(font=dict(size=20), height=int(height * 1.3) if height else None)
-    return (where or st).plotly_chart(figure, key=key, config=_chart_config(key), alt=alt, **options)
+    separators, presenter = SEPARATORS[current_language()], bool(st.session_state.get("presenter"))
+    if getattr(figure, "_course_shared", False):  # from ui.figures' cache: prepared once per language and view
+        prepared = figure.__dict__.setdefault("_course_prepared", {})
+        if (separators, presenter) not in prepared:
+            prepared[separators, presenter] = (_Prepared(_restyled(figure, separators, presenter)), _title_text(figure))
+        sent, title = prepared[separators, presenter]
+    else:
+        title = _title_text(figure) if alt is None else None
+        sent = _restyled(figure, separators, presenter)
+    return (where or st).plotly_chart(sent, key=key, config=_chart_config(key), alt=alt or title, **options)
 
 
 def latex_number(value: float, operand: bool = True) -> str:

@@ -24,7 +24,17 @@ from cnn_core.i18n import format_number, format_percent
 
 from .caching import BY_CONTENT
 
-_shared = st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)  # at most ~1.5 MB a figure, ~50 MB a builder
+_cache = st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)  # at most ~1.5 MB a figure, ~50 MB a builder
+
+
+def _shared(builder):
+    """A figure builder whose figures every session shares (cached as objects) and that ui.plot may send as prepared."""
+    @functools.wraps(builder)  # the cache keys on the builder's own name, source and signature (through __wrapped__)
+    def build(*args, **kwargs) -> go.Figure:
+        figure = builder(*args, **kwargs)
+        figure._course_shared = True  # never modified after this: ui.plot keeps the dict it sends (see SHARED in ui.common)
+        return figure
+    return _cache(build)
 
 
 # An image is encoded once however many figures show it (the input with each padding and window, every session).
