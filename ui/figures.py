@@ -114,7 +114,8 @@ def png_uri(pixels: np.ndarray, palette: list[int] | None = None, webp: bool = F
         # Effort 4 at quality 0: within 2 % of the smallest file (method 6, quality 100) in 70 ms instead of 3 s.
         image.save(buffer, format="WEBP", lossless=True, quality=0, method=4)
     else:
-        image.save(buffer, format="PNG", optimize=True)  # the smallest zlib output: built once, sent to every student
+        # zlib's default level: optimize=True took twice as long (10 against 4 ms for a 254-px map) for 0.2 % fewer bytes.
+        image.save(buffer, format="PNG")
     kind = "webp" if webp else "png"
     uri = f"data:image/{kind};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
     with _URI_LOCK:
