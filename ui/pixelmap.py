@@ -59,6 +59,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
 
   const box = document.createElement("div");
   box.className = "pixelmap";
+  box.dataset.map = head.id;
   const picture = document.createElement("canvas");
   picture.width = cols;
   picture.height = rows;
