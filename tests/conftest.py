@@ -191,7 +191,7 @@ def feature_map(page: Page, key: str = "pg_fmap"):
 def marked_cell(page: Page, key: str = "pg_fmap") -> tuple[int, int] | None:
     """The map cell whose frame the overlay draws: the cell under the yellow (#ffd400) pixels' centre, read back from the
     overlay canvas."""
-    return page.locator(f".pixelmap[data-map={key}] canvas.overlay").evaluate("""(overlay) => {
+    cell = page.locator(f".pixelmap[data-map={key}] canvas.overlay").evaluate("""(overlay) => {
         const picture = overlay.parentElement.querySelector("canvas[role=img]");
         const { width, height } = overlay, data = overlay.getContext("2d").getImageData(0, 0, width, height).data;
         let xs = 0, ys = 0, n = 0;
@@ -203,6 +203,7 @@ def marked_cell(page: Page, key: str = "pg_fmap") -> tuple[int, int] | None:
         if (!n) return null;
         return [Math.floor(ys / n / height * picture.height), Math.floor(xs / n / width * picture.width)];
     }""")
+    return None if cell is None else (cell[0], cell[1])
 
 
 def shot(page: Page, name: str) -> Path:

@@ -71,7 +71,8 @@ export default function ({ data, parentElement, setTriggerValue }) {
   tip.className = "tip";
   tip.setAttribute("role", "status");
   box.append(picture, overlay, tip);
-  parentElement.replaceChildren(box);
+  parentElement.querySelector(".pixelmap")?.remove();  // only our own box: Streamlit's <style> for the css is here too
+  parentElement.append(box);
 
   const entry = (maps[head.id] ??= {});
   let indices = null;
