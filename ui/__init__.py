@@ -24,6 +24,7 @@ from .common import (
     show_error,
     t,
     take_click,
+    working_image,
 )
 from .figures import (
     bar_figure,
@@ -43,7 +44,7 @@ from .pixelmap import MapImage, keep_pixel, map_image, pixel_map, rgb_image
 
 __all__ = [
     "Setting", "bounded_number", "index_ranges", "latex_number", "num", "pct", "plot", "presenter_mode", "relink", "say_if_page_unknown",
-    "set_link_value", "share_in_url", "take_click", "keep_pixel", "map_image", "pixel_map", "rgb_image",
+    "set_link_value", "share_in_url", "take_click", "keep_pixel", "map_image", "pixel_map", "rgb_image", "working_image",
     "bar_figure", "editable", "heatmap_figure", "image_figure", "image_picker", "labels", "language_selector", "map_figure",
     "matrix_figure", "mosaic_figure", "network_layers", "network_logits", "network_maps", "network_ready", "product_figure", "show_error", "t",
     "MapImage", "curves_figure", "network_saliency", "norms_figure", "overlay_figure", "slices_figure",
