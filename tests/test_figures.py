@@ -70,23 +70,6 @@ def test_images_travel_as_lossless_pngs_with_their_hover() -> None:
         assert len(json.dumps(trace.source)) < pixels.nbytes * 4 / 3 + 200  # never more than base64 of the raw pixels
 
 
-def test_a_feature_map_picture_keeps_its_colour_scale() -> None:
-    from ui.figures import MAP_PIXELS, _palette, map_picture
-
-    values = np.array([[-2.0, 0.0], [1.0, 2.0]])
-    uri, low, high, signed = map_picture(values)
-    assert (low, high, signed) == (-2.0, 2.0, True)
-    image = _decode_uri(uri)
-    assert image.size == (MAP_PIXELS // 2 * 2, MAP_PIXELS // 2 * 2)  # enlarged by a whole factor, pixel for pixel
-    rgb = np.asarray(image.convert("RGB"))
-    palette = np.array(_palette("RdBu_r"), dtype=np.uint8).reshape(256, 3)
-    step = image.size[0] // 2
-    assert np.array_equal(rgb[0, 0], palette[0]) and np.array_equal(rgb[-1, -1], palette[255])  # −2 blue, +2 red
-    assert np.array_equal(rgb[0, step], palette[128])  # 0 in the middle: white
-    _, low, high, signed = map_picture(np.array([[0.0, 3.0]]))
-    assert (low, high, signed) == (0.0, 3.0, False)
-
-
 def test_the_mosaic_names_the_channel_of_each_tile() -> None:
     from ui.figures import mosaic_figure
 

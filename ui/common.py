@@ -9,8 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import streamlit.components.v1 as components
-import streamlit_image_coordinates
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -446,35 +444,3 @@ def take_click(chart: str, prefix: str, shape: tuple[int, int]) -> None:
     for axis, key in enumerate((f"{prefix}_row", f"{prefix}_col")):
         st.session_state[key] = min(max(int(st.session_state.get(key, shape[axis] // 2)), 0), shape[axis] - 1)
     relink(f"{prefix}_row", f"{prefix}_col")  # share_in_url ran before the click was read
-
-
-# streamlit-image-coordinates' frontend (an <img> that reports where it was clicked), given a PNG data URI that the
-# figure cache keeps: its own Python wrapper would encode the image again on every rerun.
-_clickable = components.declare_component("clickable_image", path=str(streamlit_image_coordinates.frontend_dir))
-
-
-def clickable_image(uri: str, key: str) -> None:
-    """A PNG (data URI) at the width of its column that reports clicks to take_image_click: one image, no per-pixel data."""
-    _clickable(src=uri, height=None, width="stretch", use_column_width=None, click_and_drag=False, cursor="crosshair",
-               key=key, default=None)
-
-
-def take_image_click(image: str, prefix: str, shape: tuple[int, int]) -> bool:
-    """Move `prefix`_row/_col to a new click on the clickable_image with key `image` (shape: its rows and columns),
-    and keep them inside it; True when a new click moved them."""
-    click = st.session_state.get(image)
-    moved = False
-    if isinstance(click, dict) and click.get("unix_time") != st.session_state.get(f"{prefix}_click_time"):
-        st.session_state[f"{prefix}_click_time"] = click.get("unix_time")
-        try:
-            row = int(click["y"] * shape[0] / click["height"])
-            col = int(click["x"] * shape[1] / click["width"])
-        except (KeyError, TypeError, ValueError, ZeroDivisionError):
-            row = col = None
-        if row is not None:
-            st.session_state[f"{prefix}_row"], st.session_state[f"{prefix}_col"] = row, col
-            moved = True
-    for axis, key in enumerate((f"{prefix}_row", f"{prefix}_col")):
-        st.session_state[key] = min(max(int(st.session_state.get(key, shape[axis] // 2)), 0), shape[axis] - 1)
-    relink(f"{prefix}_row", f"{prefix}_col")  # share_in_url ran before the click was read
-    return moved

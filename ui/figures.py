@@ -190,30 +190,6 @@ def _palette(name: str, count: int = 256) -> list[int]:
     return [round(channel * 255) for colour in colours for channel in colour]
 
 
-MAP_PIXELS = 500  # a feature map's PNG is enlarged (nearest neighbour) to about this many pixels, so it stays sharp
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def map_picture(values: np.ndarray) -> tuple[str, float, float, bool]:
-    """A feature map as a PNG data URI in the colours of map_figure (red +, blue −, white 0; gray if never negative).
-
-    Returns (uri, low, high, signed): the values at the two ends of the colour scale.
-    """
-    z = np.asarray(values, dtype=np.float64)
-    low, high = float(z.min()), float(z.max())
-    signed = low < 0
-    if signed:
-        limit = max(abs(low), abs(high)) or 1.0
-        low, high, palette = -limit, limit, _palette("RdBu_r")
-    else:
-        palette = _palette("gray")
-    span = (high - low) or 1.0
-    index = np.rint((z - low) / span * 255).clip(0, 255).astype(np.uint8)
-    scale = max(1, MAP_PIXELS // max(index.shape))
-    index = np.repeat(np.repeat(index, scale, axis=0), scale, axis=1)
-    return png_uri(index, palette), low, high, signed
-
-
 def _cell_text(z: np.ndarray, decimals: int, marked: np.ndarray | None, mark: str, lang: str = "en") -> list[list[str]]:
     """Each cell's number to `decimals` significant digits in `lang`, `mark` after the marked ones."""
     text = [[format_number(v, lang, significant=decimals) for v in row] for row in z]
