@@ -3,9 +3,12 @@ formulas and the inspector on a projector (1280×720, presenter view) and on a p
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import shot, wait_idle
+from tests.conftest import encode, shot, wait_idle
 
 
 def _open(browser: Browser, url: str, width: int = 1400, height: int = 1000, **options) -> Page:
@@ -102,3 +105,26 @@ def test_a_phone_stacks_the_inspector_and_shows_whole_formulas(server: str, brow
         shot(page, "phone_390_playground")
     finally:
         page.context.close()
+
+
+def test_a_file_over_40_mb_gets_the_translated_message_and_a_clean_uploader(server: str, page: Page, tmp_path: Path) -> None:
+    big = tmp_path / "enorme.png"
+    with big.open("wb") as out:  # over the 40 MB Streamlit's uploader used to refuse itself, in English
+        out.write(b"\x89PNG\r\n\x1a\n")
+        out.truncate(45_000_000)
+    good = tmp_path / "buena.png"
+    good.write_bytes(encode(np.full((20, 30, 3), 90, np.uint8)))
+    page.goto(server + "/?lang=es")
+    expect(page.get_by_role("heading", name="Laboratorio de convolución")).to_be_visible(timeout=60_000)
+    page.get_by_text("Subir una imagen").click()
+    page.locator("input[type=file]").set_input_files(str(big))
+    sidebar, main = page.get_by_test_id("stSidebar"), page.get_by_test_id("stMain")
+    expect(sidebar.get_by_text("El archivo pesa unos 45 MB", exact=False)).to_be_visible(timeout=60_000)
+    expect(main.get_by_text("El archivo pesa unos 45 MB", exact=False)).to_be_visible()
+    wait_idle(page)
+    expect(page.get_by_test_id("stFileUploaderFile")).to_have_count(0)  # no file chip, red or not, stays behind
+    expect(page.get_by_text("or smaller", exact=False)).to_have_count(0)
+    page.locator("input[type=file]").set_input_files(str(good))
+    wait_idle(page)
+    expect(page.get_by_text("Entrada 20×30", exact=False)).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("El archivo pesa", exact=False)).to_have_count(0)
