@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import encode, shot, wait_idle
+from tests.conftest import encode, shot, streamlit_server, wait_idle
 
 
 def _open(browser: Browser, url: str, width: int = 1400, height: int = 1000, **options) -> Page:
@@ -58,6 +58,25 @@ def test_an_unknown_page_says_so_and_opens_the_playground(server: str, browser: 
         expect(page.get_by_text("no existe")).to_have_count(0)
     finally:
         page.context.close()
+
+
+def test_the_playground_address_opens_without_streamlits_page_not_found(browser: Browser) -> None:
+    """/playground on a freshly started server, its first session and the next ones: Streamlit served the default page at
+    / only, and said "Page not found" in a dialog to every session after the first that typed its name."""
+    with streamlit_server() as fresh:
+        for path in ("/playground?lang=es", "/playground?lang=es&pg_stride=2", "/?lang=es", "/playground"):
+            page = _open(browser, fresh + path)
+            try:
+                expect(page.get_by_role("heading", name="Laboratorio de convolución" if "lang=es" in path else "Convolution playground")
+                       ).to_be_visible(timeout=60_000)
+                wait_idle(page)
+                page.wait_for_timeout(1000)
+                expect(page.get_by_role("dialog")).to_have_count(0)
+                expect(page.get_by_text("Page not found")).to_have_count(0)
+                if "pg_stride=2" in path:  # the link's settings came along
+                    expect(page.get_by_role("spinbutton", name="Paso (stride) s")).to_have_value("2")
+            finally:
+                page.context.close()
 
 
 def _formulas_fit(page: Page) -> list[tuple[int, int]]:
