@@ -147,3 +147,29 @@ def test_a_file_over_40_mb_gets_the_translated_message_and_a_clean_uploader(serv
     wait_idle(page)
     expect(page.get_by_text("Entrada 20×30", exact=False)).to_be_visible(timeout=30_000)
     expect(page.get_by_text("El archivo pesa", exact=False)).to_have_count(0)
+
+
+_TITLES_CUT = """() => [...document.querySelectorAll('.stPlotlyChart')].filter(e => e.offsetParent !== null).flatMap(e => {
+    const svg = e.querySelector('.main-svg'), title = e.querySelector('.gtitle');
+    if (!svg || !title || !title.textContent) return [];
+    const s = svg.getBoundingClientRect(), r = title.getBoundingClientRect();
+    return r.left < s.left - 1 || r.right > s.right + 1 ? [[title.textContent, r.left, r.right, s.left, s.right]] : [];
+})"""
+
+
+def test_the_backprop_inputs_and_chart_fit_a_projector_in_presenter_view(server: str, browser: Browser) -> None:
+    for lang, heading in (("es", "Retropropagación con la regla de la cadena"), ("en", "Backpropagation by the chain rule")):
+        page = _open(browser, server + f"/backprop?lang={lang}&presenter=1", 1280, 720)
+        try:
+            expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=60_000)
+            expect(page.locator(".stPlotlyChart .gtitle").first).to_be_attached(timeout=30_000)
+            wait_idle(page)
+            boxes = [box.bounding_box() for box in page.get_by_test_id("stNumberInput").locator("input").all()]
+            assert len(boxes) == 5 and all(b is not None for b in boxes), boxes
+            assert all(b["x"] >= 0 and b["x"] + b["width"] <= 1280 and b["width"] >= 60 for b in boxes), boxes  # whole, readable
+            assert all(abs(b["y"] - boxes[0]["y"]) <= 2 for b in boxes), boxes  # one row: no box pushed below by its label
+            assert all(boxes[i]["x"] + boxes[i]["width"] <= boxes[i + 1]["x"] for i in range(4)), boxes  # none overlapping
+            assert not page.evaluate(_TITLES_CUT), page.evaluate(_TITLES_CUT)
+            shot(page, f"presenter_1280x720_backprop_{lang}")
+        finally:
+            page.context.close()
