@@ -173,3 +173,34 @@ def test_the_backprop_inputs_and_chart_fit_a_projector_in_presenter_view(server:
             shot(page, f"presenter_1280x720_backprop_{lang}")
         finally:
             page.context.close()
+
+
+_CONFUSION_FITS = """() => [...document.querySelectorAll('.stPlotlyChart')].filter(e => /onfusi/.test(e.textContent)).map(e => {
+    const svg = e.querySelector('.main-svg').getBoundingClientRect(), chart = e.getBoundingClientRect();
+    const out = [...e.querySelectorAll('.gtitle, .xtick text, .ytick text, .xtitle, .ytitle')].filter(x => x.textContent).map(x => {
+        const r = x.getBoundingClientRect();
+        return [x.textContent, r.left >= svg.left - 1 && r.right <= svg.right + 1 && r.top >= svg.top - 1 && r.bottom <= svg.bottom + 1];
+    }).filter(([, inside]) => !inside).map(([text]) => text);
+    const lastColumn = [...e.querySelectorAll('.xtick text')].pop().getBoundingClientRect();
+    return {chart: [chart.left, chart.right], cut: out, lastColumn: [lastColumn.left, lastColumn.right]};
+})"""
+
+
+def test_a_phone_shows_the_whole_confusion_matrix(server: str, browser: Browser) -> None:
+    for lang in ("es", "en"):
+        page = _open(browser, server + f"/predictions?lang={lang}", 390, 844, is_mobile=True, has_touch=True)
+        try:
+            title = "Una red convolucional de verdad: CIFAR-10" if lang == "es" else "A real convolutional network: CIFAR-10"
+            expect(page.get_by_role("heading", name=title)).to_be_visible(timeout=90_000)
+            chart = page.locator(".stPlotlyChart").filter(has_text="onfusi")
+            expect(chart).to_have_count(1, timeout=90_000)
+            wait_idle(page)
+            chart.scroll_into_view_if_needed()
+            page.wait_for_timeout(500)
+            [found] = page.evaluate(_CONFUSION_FITS)
+            assert found["chart"][0] >= 0 and found["chart"][1] <= 391, found  # on the screen
+            assert not found["cut"], found  # title, class names (the last column's too) and axis titles inside the chart
+            assert found["lastColumn"][1] <= 391, found
+            shot(page, f"phone_390_confusion_{lang}")
+        finally:
+            page.context.close()
