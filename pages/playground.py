@@ -15,7 +15,6 @@ from cnn_core import (
     get_kernel,
     parse_kernel,
     parse_kernel_text,
-    resize_to,
     same_padding,
     size_steps,
     to_grayscale,
@@ -42,6 +41,7 @@ from ui import (
     show_error,
     t,
     take_image_click,
+    working_image,
 )
 from ui.common import current_language
 from ui.downloads import array_download
@@ -265,7 +265,7 @@ with st.sidebar:
 
 if pixels is None:
     st.stop()
-working = resize_to(pixels, side)
+working = working_image(pixels, side)
 # Whole gray levels, as a grayscale photo stores them: the hover over the input (read from its PNG) and the inspector's
 # window show the same numbers.
 image = np.rint(to_grayscale(working)).astype(np.uint8) if mode == "gray" else working

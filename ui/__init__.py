@@ -27,6 +27,7 @@ from .common import (
     t,
     take_click,
     take_image_click,
+    working_image,
 )
 from .figures import (
     bar_figure,
@@ -45,8 +46,8 @@ from .figures import (
 )
 
 __all__ = [
-    "Setting", "bounded_number", "checked_upload", "index_ranges", "latex_number", "num", "pct", "plot", "presenter_mode", "relink", "say_if_page_unknown",
-    "set_link_value", "share_in_url", "take_click", "clickable_image", "take_image_click", "map_picture",
+    "Setting", "bounded_number", "checked_upload", "index_ranges", "latex_number", "num", "pct", "plot", "presenter_mode", "relink",
+    "say_if_page_unknown", "set_link_value", "share_in_url", "take_click", "clickable_image", "take_image_click", "map_picture", "working_image",
     "bar_figure", "editable", "heatmap_figure", "image_figure", "image_picker", "labels", "language_selector", "map_figure",
     "matrix_figure", "mosaic_figure", "network_layers", "network_logits", "network_maps", "network_ready", "product_figure", "show_error", "t",
     "curves_figure", "network_saliency", "norms_figure", "overlay_figure", "slices_figure",
