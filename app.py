@@ -11,12 +11,18 @@ torch.set_num_threads(1)
 st.set_page_config(page_title=t("app.title"), page_icon=":material/psychology:", layout="wide")
 language_selector()
 presenter_mode()
-# Each url_path is its file's name: a server's first run happens in Streamlit's old pages/-folder mode (until
+# Each url_path is its file's name (the default page's is its hidden alias's, below): a server's first run happens in Streamlit's old pages/-folder mode (until
 # st.navigation has run once), which finds a deep link's page by file name; equal names keep it on the same page.
+playground = st.Page("pages/playground.py", title=t("nav.playground"), icon=":material/search:", url_path="", default=True)
 pages = {
     t("nav.section_start"): [
         st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", url_path="home"),
-        st.Page("pages/playground.py", title=t("nav.playground"), icon=":material/search:", url_path="playground", default=True),
+        playground,
+        # Streamlit serves the default page at / only: its own url_path is never matched, and /playground would open it
+        # under a "Page not found" dialog. This hidden page takes that address (and a cold server's deep link, found by
+        # file name) to /, with the link's settings.
+        st.Page(lambda: st.switch_page(playground, query_params=st.query_params.to_dict()), title=t("nav.playground"),
+                url_path="playground", visibility="hidden"),
     ],
     t("nav.section_convolution"): [
         st.Page("pages/conv_layer.py", title=t("nav.conv_layer"), icon=":material/view_module:", url_path="conv_layer"),

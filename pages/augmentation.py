@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -24,7 +26,20 @@ from cnn_core.audio import (
 from cnn_core.augment import Augmentation, agreement, augment_images, pipeline
 from cnn_core.images import SAMPLES
 from cnn_core.model import CLASSES, predict_batch, preprocess
-from ui import Setting, image_picker, labels, network_ready, num, pct, plot, share_in_url, show_error, t, working_image
+from ui import (
+    Setting,
+    checked_upload,
+    image_picker,
+    labels,
+    network_ready,
+    num,
+    pct,
+    plot,
+    share_in_url,
+    show_error,
+    t,
+    working_image,
+)
 from ui.caching import BY_CONTENT
 from ui.common import current_language
 
@@ -131,20 +146,28 @@ def _tta_note() -> None:
     st.markdown(t("aug.tta_text", tta=pct(tta, 2), plain=pct(plain, 2)))
 
 
+def _read_sound(data: bytes, name: str) -> Sound | str:
+    """The WAV file's sound, or why it cannot be used (in this session's language)."""
+    try:
+        return read_wav(data)
+    except InputError as error:
+        return t("aug.wav_bad", name=name[:60]) + " " + error.message(current_language())
+
+
 def _sound() -> Sound | None:
     """The chosen built-in sound or the uploaded WAV file (None: nothing usable yet)."""
     source = st.radio(t("aug.sound_source"), (*SOUNDS, "upload"), format_func=labels("aug.sound_"), horizontal=True,
                       key="aug_sound")
     if source != "upload":
+        st.session_state.pop("aug_wav_refused", None)
         return builtin_sound(source)
-    file = st.file_uploader(t("aug.wav_upload"), type=["wav"], key="aug_wav", help=t("aug.wav_help", seconds=num(MAX_SECONDS)))
-    if file is None:
-        st.info(t("aug.wav_waiting"), icon=":material/folder_open:")
-        return None
-    try:
-        sound = read_wav(file.getvalue())
-    except InputError as error:
-        st.error(t("aug.wav_bad", name=file.name) + " " + error.message(current_language()), icon=":material/warning:")
+    ask = partial(st.file_uploader, t("aug.wav_upload"), type=["wav"], help=t("aug.wav_help", seconds=num(MAX_SECONDS)))
+    sound, refused = checked_upload("aug_wav", "aug_wav", ask, _read_sound)
+    if sound is None:
+        if refused:
+            st.error(refused, icon=":material/warning:")
+        else:
+            st.info(t("aug.wav_waiting"), icon=":material/folder_open:")
         return None
     if sound.truncated:
         st.caption(t("aug.wav_truncated", seconds=num(sound.file_seconds, decimals=1), used=num(sound.seconds)))

@@ -49,7 +49,8 @@ def _reset() -> None:
 def _inputs() -> None:
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
-    c1, c2, c3, c4, c5 = st.columns(5)
+    # Bottom-aligned: a label that wraps (a long one, presenter view's larger text) would push its box below the others.
+    c1, c2, c3, c4, c5 = st.columns(5, vertical_alignment="bottom")
     c1.number_input(t("bp.w"), -LIMIT, LIMIT, step=0.1, format="%.4f", key="bp_w", help=t("bp.w_help"))
     c2.number_input(t("bp.b"), -LIMIT, LIMIT, step=0.1, format="%.4f", key="bp_b", help=t("bp.b_help"))
     c3.number_input(t("bp.a_prev"), -10.0, 10.0, step=0.1, format="%.4f", key="bp_a_prev", help=t("bp.a_prev_help"))
@@ -130,8 +131,9 @@ def _curve_figure(c: ChainRule) -> go.Figure:
                              line=dict(dash="dash", color="#ff7f0e"), hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=[c.w], y=[c.loss], mode="markers", name=t("bp.curve_point"), marker=dict(size=12, color="#d62728"),
                              hovertemplate="w = %{x:.4f}<br>L = %{y:.4f}<extra></extra>"))
-    fig.update_layout(title=dict(text=t("bp.curve_title", slope=num(c.dL_dw))), height=360, dragmode=False,
-                      margin=dict(l=10, r=10, t=40, b=80), xaxis_title="w", yaxis_title="L",
+    # Two lines of title: in its narrow column (presenter view's larger text above all) one line ran past the chart.
+    fig.update_layout(title=dict(text=t("bp.curve_title", slope=num(c.dL_dw))), height=380, dragmode=False,
+                      margin=dict(l=10, r=10, t=70, b=80), xaxis_title="w", yaxis_title="L",
                       legend=dict(orientation="h", x=0, y=-0.3, yanchor="top"))
     fig.update_yaxes(range=[-0.05, 1.05])  # L = (a − y)² with a, y in [0, 1] never leaves [0, 1]
     return fig

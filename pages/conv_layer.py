@@ -32,6 +32,7 @@ from ui import (
     pct,
     plot,
     product_figure,
+    relink,
     set_link_value,
     share_in_url,
     show_error,
@@ -43,6 +44,7 @@ from ui.common import current_language
 from ui.figures import animation_figure, tiles_figure, window_figure
 
 SIDES = (16, 24, 32, 48, 64)
+MAX_MAP = max(SIDES) + 2 * 4  # the largest map: the largest image, k = 1, padding 4, stride 1
 ACTS = ("none", "relu", "gelu", "sigmoid", "tanh")
 CHANNEL_NAMES = {1: ("gray",), 3: ("R", "G", "B")}
 MAX_STEPS_CELLS = 60_000  # frames × grid cells of the animation: keeps its JSON to a few hundred kB
@@ -53,7 +55,7 @@ share_in_url("conv_layer", {
     "cl_vc": Setting(int, (1, 3)), "cl_preset": Setting(str, FILTER_PRESETS), "cl_n": Setting(int, low=1, high=8),
     "cl_k": Setting(int, low=1, high=5), "cl_stride": Setting(int, low=1, high=4), "cl_padding": Setting(int, low=0, high=4),
     "cl_dilation": Setting(int, low=1, high=4), "cl_act": Setting(str, ACTS), "cl_filter": Setting(int, low=1, high=64),
-    "cl_row": Setting(int, low=0), "cl_col": Setting(int, low=0), "cl_dy": Setting(int, low=-4, high=4),
+    "cl_row": Setting(int, low=0, high=MAX_MAP - 1), "cl_col": Setting(int, low=0, high=MAX_MAP - 1), "cl_dy": Setting(int, low=-4, high=4),
     "cl_dx": Setting(int, low=-4, high=4), "cl_amode": Setting(str, ("conv", "transpose")),
     "cl_am": Setting(int, low=3, high=9), "cl_ak": Setting(int, low=1, high=5), "cl_as": Setting(int, low=1, high=4),
     "cl_ap": Setting(int, low=0, high=3), "cl_ad": Setting(int, low=1, high=3), "cl_tm": Setting(int, low=2, high=5),
@@ -300,6 +302,7 @@ if pre is not None:
     # --- one value, computed in front of the student ------------------------------------------------------------
     st.header(t("cl.inspector_header"))
     st.session_state.cl_filter = min(max(int(st.session_state.get("cl_filter", 1)), 1), n)
+    relink("cl_filter")  # a link's filter beyond this layer's n is the last one, in the link too
     f = int(st.columns(3)[0].number_input(t("cl.inspect_filter"), 1, n, key="cl_filter")) - 1
     _inspect_value(volume, weights, bias, post, f, stride, padding, dilation, activation, act_name, names)
 

@@ -128,9 +128,9 @@ where_it_looks(seen, top)
 st.header(t("pr.inside_header"))
 maps = network_maps(seen)
 shapes = {name: shape for name, shape, _ in layer_shapes(load_model())}
-table = [
-    {t("pr.col_layer"): name, t("pr.col_formula"): "×".join(map(str, shapes[name])),
-     t("pr.col_tensor"): "×".join(map(str, value.shape)), "✓": "✓" if shapes[name] == value.shape else "✗"}
+table = [  # the check beside the layer's name: as the last column it lay past a phone's screen, in the table's own scroll
+    {t("pr.col_layer"): name, "✓": "✓" if shapes[name] == value.shape else "✗", t("pr.col_formula"): "×".join(map(str, shapes[name])),
+     t("pr.col_tensor"): "×".join(map(str, value.shape))}
     for name, value in maps.items()
 ]
 st.markdown(t("pr.flow_text"))

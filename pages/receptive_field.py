@@ -53,11 +53,14 @@ def _volume_figure(m: int, channels: int, k: int) -> go.Figure:
     """The m×m×C input volume and one k×k×C filter position in its corner."""
     fig = go.Figure(_cuboid(0, 0, 0, m, m, channels, "#9ecae1", 0.25, t("rf.volume_name", m=m, c=channels))
                     + _cuboid(0, 0, 0, k, k, channels, "#ff7f0e", 0.9, t("rf.filter_name", k=k, c=channels)))
-    depth = max(channels / m, 0.15)
+    depth = max(channels / m, 0.3)  # a thin volume still has room for its two channel ticks
     fig.update_layout(
         height=340, margin=dict(l=0, r=0, t=10, b=0), showlegend=False,
         scene=dict(aspectmode="manual", aspectratio=dict(x=1, y=1, z=min(depth, 1.5)),
                    xaxis_title=t("rf.axis_width"), yaxis_title=t("rf.axis_height"), zaxis_title=t("rf.axis_channels"),
+                   # The number of channels alone: every channel's tick overlapped the next one on the short axis, and a
+                   # 0 there sat on the width's 0 at the shared corner.
+                   zaxis=dict(tickmode="array", tickvals=[channels], ticktext=[_n(channels)]),
                    camera=dict(eye=dict(x=1.5, y=-1.6, z=1.2))),
     )
     return fig
@@ -134,16 +137,21 @@ def _growth_figure(steps: list[FieldStep], chosen: int) -> go.Figure:
     x = list(range(len(steps)))
     r = [s.receptive for s in steps]
     names = [t("rf.input_row") if s.layer is None else s.layer.name for s in steps]
-    fig = go.Figure(go.Scatter(x=x, y=r, mode="lines+markers+text", text=r, textposition="top center", customdata=names,
-                               hovertemplate=t("rf.growth_hover") + "<extra></extra>", name=t("rf.col_field")))
+    # The numbers above and to the left of their points (a rising line leaves that corner free; the chosen layer's large
+    # marker covered a centred number), inside a range with room above the highest one, never cut at the plot's edge.
+    fig = go.Figure(go.Scatter(x=x, y=r, mode="lines+markers+text", text=r, textposition="top left", customdata=names,
+                               cliponaxis=False, hovertemplate=t("rf.growth_hover") + "<extra></extra>", name=t("rf.col_field")))
     fig.add_trace(go.Scatter(x=[chosen], y=[r[chosen]], mode="markers", marker=dict(size=16, color="#ffd400",
                              line=dict(color="#333", width=2)), hoverinfo="skip", showlegend=False))
+    # The image's side is labelled at the left end of its line, above the first layers' small fields, not on the curve.
     fig.add_hline(y=steps[0].size, line_dash="dash", line_color="#888",
-                  annotation_text=t("rf.image_line", size=steps[0].size), annotation_position="bottom right")
-    fig.update_layout(height=320, margin=dict(l=10, r=10, t=40, b=10), dragmode=False, showlegend=False,
+                  annotation_text=t("rf.image_line", size=steps[0].size), annotation_position="top left")
+    top = max(max(r), steps[0].size) * 1.2
+    fig.update_layout(height=320, margin=dict(l=10, r=20, t=40, b=10), dragmode=False, showlegend=False,
                       title=dict(text=t("rf.growth_title")),
-                      xaxis=dict(title=t("rf.growth_x"), tickmode="array", tickvals=x, ticktext=[str(i) for i in x]),
-                      yaxis=dict(title=t("rf.growth_y"), rangemode="tozero"))
+                      xaxis=dict(title=t("rf.growth_x"), tickmode="array", tickvals=x, ticktext=[str(i) for i in x],
+                                 range=[-0.6, len(steps) - 0.5]),
+                      yaxis=dict(title=t("rf.growth_y"), range=[0, top]))
     return fig
 
 

@@ -84,3 +84,36 @@ def test_the_reported_links(page: str, query: dict, key: str, default: object) -
     assert "nan" not in str(at.query_params.get(key)) and query[key] not in str(at.query_params.get(key))
     at.run()  # the widget works on the next run too
     assert not at.exception
+
+
+def test_every_number_in_a_link_has_both_bounds(defaults: dict) -> None:
+    """A number without an upper bound lets a link ask for row 999999 of a 30-row map."""
+    for page, settings in LINK_SETTINGS.items():
+        for key, setting in settings.items():
+            if setting.kind in (int, float) and not setting.options:
+                assert setting.low is not None and setting.high is not None, (page, key)
+
+
+CLICKED = re.compile(r"_(row|col|channel|filter)$")  # values a click or the map's size bounds, not only the widget
+
+
+@pytest.mark.parametrize("value", ["999999", "127", "71", "50"])
+@pytest.mark.parametrize("page", [p for p in PAGES if p != "pages/home.py"])
+def test_a_link_past_the_map_is_clamped_to_it_or_refused(page: str, value: str, defaults: dict) -> None:
+    keys = [key for key, setting in LINK_SETTINGS[_name(page)].items() if CLICKED.search(key) and setting.kind is int]
+    if not keys:
+        pytest.skip("no row, column, channel or filter in this page's link")
+    at = open_app(None if page == DEFAULT else page, "en", **{key: value for key in keys})  # no exception
+    toasts = "\n".join(toast.value for toast in at.toast)
+    boxes = {n.key: n for n in at.number_input}
+    for key in keys:
+        if key not in at.session_state:  # this page's settings do not show it (another input, another view)
+            continue
+        if f" {key} " in toasts:  # refused: the default, and the link without the value
+            assert at.session_state[key] == defaults[page].get(key, at.session_state[key]), key
+        if key in boxes:  # inside the widget's range, which the map's size sets
+            box = boxes[key]
+            assert box.min <= at.session_state[key] <= box.max, (key, at.session_state[key], box.min, box.max)
+        written = at.query_params.get(key)
+        if written is not None:  # the link says what the page shows
+            assert written in (str(at.session_state[key]), [str(at.session_state[key])]), (key, written, at.session_state[key])

@@ -141,3 +141,18 @@ def test_bad_wav_files(data: bytes, message: str) -> None:
     assert not at.exception
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     assert len(at.get("image")) == 9  # the image part keeps working
+
+
+def test_a_refused_wav_file_leaves_the_uploader_and_its_message_stays_until_another_file() -> None:
+    at = open_page("es")
+    at.radio(key="aug_sound").set_value("upload").run()
+    at.file_uploader(key="aug_wav").set_value(("roto.wav", b"ID3 an mp3 file", "audio/wav")).run()
+    assert not at.exception
+    assert [u.key for u in at.file_uploader if u.key.startswith("aug_wav")] == ["aug_wav_1"]  # a fresh uploader: no stale file
+    assert not at.file_uploader(key="aug_wav_1").value
+    at.run()  # the message stays until another file is chosen
+    assert any("roto.wav" in e.value for e in at.error), [e.value for e in at.error]
+    rate = 8000
+    tone = (8000 * np.sin(2 * np.pi * 440 * np.arange(rate) / rate)).astype("<i2")
+    at.file_uploader(key="aug_wav_1").set_value(("la.wav", wav_bytes(tone, rate), "audio/wav")).run()
+    assert not at.exception and not [e for e in at.error if "roto.wav" in e.value] and at.get("audio")

@@ -117,3 +117,33 @@ def test_more_layers_and_a_larger_input() -> None:
     at.number_input(key="rf_layer_count").set_value(6).run()
     assert field_column(at) == ["1×1", "3×3", "5×5", "6×6", "10×10", "14×14", "18×18"]
     assert "Your image at 64×64" in [c.value for c in at.caption] or at.get("plotly_chart")
+
+
+def _spec(at: AppTest, key: str) -> dict:
+    import json
+
+    return json.loads(next(c for c in at.get("plotly_chart") if key in c.proto.id).proto.spec)
+
+
+@pytest.mark.parametrize(("size", "channels"), [(32, 3), (224, 3), (32, 64), (512, 1)])
+def test_the_volumes_channel_ticks_do_not_collide(size: int, channels: int) -> None:
+    at = open_app(PAGE, "en", rf_local_size=str(size), rf_local_channels=str(channels))
+    scene = _spec(at, "rf_volume")["layout"]["scene"]
+    ticks = scene["zaxis"]["tickvals"]
+    assert ticks == [channels]  # one tick, the number of channels: none to overlap, none on the width's 0 at the corner
+    assert scene["aspectratio"]["z"] >= 0.3 * scene["aspectratio"]["x"]  # and a channel axis long enough to be seen
+
+
+@pytest.mark.parametrize("index", [0, 4, 11])
+def test_the_growth_charts_numbers_have_room_and_leave_the_chosen_marker_free(index: int) -> None:
+    at = choose_layer(open_page(), index).run()
+    layout = _spec(at, "rf_growth")
+    line, chosen = layout["data"][0], layout["data"][1]
+    fields = line["y"]
+    top = layout["layout"]["yaxis"]["range"][1]
+    assert top >= 1.15 * max(fields) and layout["layout"]["yaxis"]["range"][0] == 0  # the highest number is not cut
+    assert line["cliponaxis"] is False and line["textposition"] != "top center"  # not under the chosen layer's marker
+    assert chosen["x"] == [index]
+    note = layout["layout"]["annotations"][0]
+    assert note["x"] == 0 and note["xanchor"] == "left" and note["yanchor"] == "bottom"  # above the line, at its left end
+    assert all(fields[i] < note["y"] for i in range(2))  # ... where the first layers' points lie below it

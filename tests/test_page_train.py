@@ -54,7 +54,7 @@ def array(z: object) -> np.ndarray:
 def chart(at: AppTest, title_start: str) -> dict:
     for element in at.get("plotly_chart"):
         spec = json.loads(element.proto.spec)
-        if spec["layout"].get("title", {}).get("text", "").startswith(title_start):
+        if spec["layout"].get("title", {}).get("text", "").replace("<br>", " ").startswith(title_start):  # a long title wraps
             return spec
     raise AssertionError(f"no chart titled {title_start!r}")
 

@@ -48,9 +48,12 @@ def test_language_switch_in_sidebar_persists() -> None:
 
 def test_url_paths_are_the_page_file_names() -> None:
     source = (ROOT / "app.py").read_text(encoding="utf-8")
-    pairs = re.findall(r'st.Page\("pages/(\w+).py".*?url_path="([^"]+)"', source)
+    pairs = re.findall(r'st.Page\("pages/(\w+).py".*?url_path="([^"]*)"', source)
     stems = {p.stem for p in (ROOT / "pages").glob("*.py")}
-    assert len(pairs) == source.count("st.Page(") and all(stem == url for stem, url in pairs)
+    # The default page is served at / (url_path ""); a hidden page takes its file name's address and opens it there.
+    assert [stem for stem, url in pairs if url == ""] == ["playground"]
+    assert re.search(r'st.Page\(lambda: st.switch_page\(playground, .*?url_path="playground", visibility="hidden"\)', source, re.S)
+    assert len(pairs) + 1 == source.count("st.Page(") and all(stem == url for stem, url in pairs if url)
     assert {p for p in re.findall(r'st.Page\("pages/(\w+).py"', source)} == stems  # every page file is in the menu
 
 

@@ -37,6 +37,7 @@ def test_shape_table_agrees_with_tensors() -> None:
     at = open_page()
     table = at.dataframe[0].value
     assert len(table) >= 8 and set(table["✓"]) == {"✓"}
+    assert list(table.columns).index("✓") == 1  # beside the layer's name: on a phone's screen without scrolling the table
 
 
 def test_layer_and_channel_controls() -> None:

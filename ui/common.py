@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import TypeVar
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from cnn_core import ImageError, InputError, LoadedImage, open_image, resize_to, sample_image
 from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_language, translate
@@ -20,6 +24,7 @@ from .caching import BY_CONTENT
 
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
 SEPARATORS = {"es": ",.", "en": ".,"}  # Plotly's decimal then thousands separator
+T = TypeVar("T")
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif", "tif", "tiff"]
 
 
@@ -172,6 +177,31 @@ def _read_upload(data: bytes, name: str) -> np.ndarray | str:
     return loaded.pixels
 
 
+def checked_upload(key: str, widget: str, ask: Callable[..., UploadedFile | None],
+                   read: Callable[[bytes, str], T | str]) -> tuple[T | None, str | None]:
+    """An upload widget (made by `ask(key=…)`) whose file `read` turns into a value or a refusal (a str, in the
+    student's language): (the value, None), or (None, why the last file was refused, None when none was).
+
+    A refused file leaves the widget: the next run makes a fresh one (a new key), which shows no stale file, and the
+    refusal is kept under `key` until another file is chosen. The refused file's bytes leave the server's memory at once.
+    """
+    refused_key, round_key = f"{key}_refused", f"{key}_upload_round"
+    rounds = st.session_state.get(round_key, 0)
+    file = ask(key=widget + (f"_{rounds}" if rounds else ""))
+    if file is not None:
+        value = read(file.getvalue(), file.name)
+        if not isinstance(value, str):
+            st.session_state.pop(refused_key, None)
+            return value, None
+        ctx = get_script_run_ctx()
+        if ctx is not None:
+            ctx.uploaded_file_mgr.remove_file(ctx.session_id, file.file_id)
+        st.session_state[refused_key] = value
+        st.session_state[round_key] = rounds + 1
+        st.rerun()  # the fresh widget at once, without the refused file
+    return None, st.session_state.get(refused_key)
+
+
 @st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)
 def working_image(pixels: np.ndarray, side: int) -> np.ndarray:
     """resize_to(pixels, side), shared by every rerun and session that asks for it; read-only (the cache's own array)."""
@@ -187,31 +217,22 @@ def image_picker(key: str, container=st.sidebar) -> np.ndarray | None:
     A refused file is said in the sidebar and in the main area (where the page stops for want of an image), and leaves
     the uploader: a fresh one (a new key) shows no stale file, and the message stays until another file is chosen.
     """
-    refused_key, round_key = f"{key}_refused", f"{key}_upload_round"
     with container:
         source = st.radio(
             t("picker.source"), ("sample", "upload", "camera"), format_func=labels("picker."),
             horizontal=True, key=f"{key}_source",
         )
         if source == "sample":
-            st.session_state.pop(refused_key, None)
+            st.session_state.pop(f"{key}_refused", None)
             name = st.selectbox(t("picker.sample"), SAMPLES, format_func=labels("sample."), key=f"{key}_sample")
             return sample_image(name)
-        rounds = st.session_state.get(round_key, 0)
-        widget = f"{key}_{source}" + (f"_{rounds}" if rounds else "")
         if source == "upload":
-            file = st.file_uploader(t("picker.upload"), type=UPLOAD_TYPES, key=widget, help=t("picker.upload_help"))
+            ask = partial(st.file_uploader, t("picker.upload"), type=UPLOAD_TYPES, help=t("picker.upload_help"))
         else:
-            file = st.camera_input(t("picker.camera"), key=widget, help=t("picker.camera_help"))
-        if file is not None:
-            read = _read_upload(file.getvalue(), file.name)
-            if not isinstance(read, str):
-                st.session_state.pop(refused_key, None)
-                return read
-            st.session_state[refused_key] = read
-            st.session_state[round_key] = rounds + 1
-            st.rerun()  # the fresh uploader at once, without the refused file
-        refused = st.session_state.get(refused_key)
+            ask = partial(st.camera_input, t("picker.camera"), help=t("picker.camera_help"))
+        read, refused = checked_upload(key, f"{key}_{source}", ask, _read_upload)
+        if read is not None:
+            return read
         if refused:
             st.error(refused, icon=":material/warning:")
         else:

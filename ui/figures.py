@@ -11,6 +11,7 @@ import functools
 import hashlib
 import io
 import re
+import textwrap
 import threading
 from collections import OrderedDict
 
@@ -295,11 +296,14 @@ def mosaic_figure(maps: np.ndarray, title: str, hover: str, height: int = 560) -
 @_shared
 def heatmap_figure(matrix: np.ndarray, x: list[str], y: list[str], title: str, hover: str, height: int = 520) -> go.Figure:
     """A labelled matrix with its numbers, e.g. a confusion matrix (rows: true class, columns: predicted)."""
+    # Plotly never wraps a title: a long one ran off a phone's narrow chart. Lines of at most 34 characters fit 360 px.
+    lines = textwrap.wrap(title, 34) or [""]
     return go.Figure(
-        go.Heatmap(z=matrix, x=x, y=y, colorscale="Blues", text=matrix, texttemplate="%{text}",
+        go.Heatmap(z=matrix, x=x, y=y, colorscale="Blues", text=matrix, texttemplate="%{text}", textfont=dict(size=11),
                    hovertemplate=hover + "<extra></extra>", showscale=False),
-        dict(title=dict(text=title), height=height, margin=dict(l=10, r=10, t=40, b=10), dragmode=False,
-             yaxis=dict(autorange="reversed")),
+        dict(title=dict(text="<br>".join(lines)), height=height + 22 * (len(lines) - 1),
+             margin=dict(l=10, r=10, t=20 + 22 * len(lines), b=10), dragmode=False,
+             xaxis=dict(automargin=True), yaxis=dict(autorange="reversed", automargin=True)),
     )
 
 
