@@ -13,10 +13,11 @@ from PIL import Image
 
 from cnn_core import InputError
 from cnn_core.data import CLASSES
-from cnn_core.live import DIVERGED_LOSS, LiveConfig, binned, filter_image, load_subset, train
+from cnn_core.live import DIVERGED_LOSS, MAX_SECONDS, LiveConfig, binned, filter_image, load_subset, train
 from tests.conftest import DATA, encode
 
-TINY = LiveConfig(layers=1, width=8, batch_size=32, epochs=2, learning_rate=0.003)
+# The longest time budget: on a starved machine the run must still end by its steps ("finished"), not by the clock.
+TINY = LiveConfig(layers=1, width=8, batch_size=32, epochs=2, learning_rate=0.003, time_budget=MAX_SECONDS)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,10 @@ def test_short_run_learns_and_keeps_the_progress_contract(small) -> None:
     assert np.mean(result.losses[-10:]) < 0.85 * np.mean(result.losses[:5])  # the loss falls
     assert reports[0].step == 0 and reports[-1].step == len(result.losses) == reports[-1].total_steps
     assert [p.step for p in reports] == sorted(p.step for p in reports)
-    assert max(np.diff(stamps), default=0) < 1.0  # at least once a second
+    # At least once a second: a longer gap only where one step or one chunk of evaluation took that long by itself
+    # (a starved machine), never over several steps that went unreported.
+    for before, after, gap in zip(reports, reports[1:], np.diff(stamps)):
+        assert gap < 1.0 or after.step - before.step <= 1, (before.step, after.step, gap)
     assert reports[-1].filters.shape == (8, 3, 3, 3) and reports[-1].probe.shape == (10,)
     assert not np.array_equal(reports[0].filters, reports[-1].filters)  # the first layer learned
     assert reports[-1].probe == pytest.approx(result.predict(probe[None])[0], abs=1e-6)
