@@ -19,12 +19,14 @@ from cnn_core.live import (
     MAX_SECONDS,
     OPTIMIZERS,
     WIDTHS,
+    Layers,
     LiveConfig,
     LiveProgress,
     binned,
     build_model,
     filter_image,
     load_subset,
+    stack_from_builder,
 )
 from cnn_core.model import CLASSES, count_parameters, preprocess
 from cnn_core.runs import RunView, registry
@@ -42,16 +44,40 @@ POLL_SECONDS = {"running": 1.0, "waiting": 3.0}  # how often the page asks for n
 DEFAULTS = {"lv_layers": DEFAULT.layers, "lv_width": DEFAULT.width, "lv_kernel": DEFAULT.kernel_size,
             "lv_act": DEFAULT.activation, "lv_opt": DEFAULT.optimizer, "lv_lr": DEFAULT.learning_rate,
             "lv_batch": DEFAULT.batch_size, "lv_mode": "epochs", "lv_epochs": DEFAULT.epochs,
-            "lv_seconds": int(DEFAULT.time_budget), "lv_aug": DEFAULT.augment}
+            "lv_seconds": int(DEFAULT.time_budget), "lv_aug": DEFAULT.augment, "lv_net": "preset"}
 
 
-def _settings(images: int) -> None:
+def _explorer_stack() -> tuple[Layers | None, str | None]:
+    """The architecture explorer's stack as the trainer takes it, or None and why not (None, None: no stack built)."""
+    saved = st.session_state.get("arch_stack")
+    if saved is None:
+        return None, None
+    try:
+        return stack_from_builder(saved["specs"], *saved["input"]), None
+    except InputError as error:
+        return None, error.message(current_language())
+
+
+def _settings(images: int) -> Layers:
+    """The settings' widgets; the explorer's stack when the student chose it (else ())."""
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
+    stack, why = _explorer_stack()
+    if stack is None:
+        st.session_state.lv_net = "preset"
+        if why is None:
+            st.caption(t("live.stack_none"))
+        else:
+            st.info(t("live.stack_unfit", why=why), icon=":material/architecture:")
+    else:
+        st.radio(t("live.net"), ("preset", "builder"), key="lv_net", format_func=labels("live.net_"), horizontal=True,
+                 help=t("live.net_help"))
+    own = stack is not None and st.session_state.lv_net == "builder"
     c1, c2, c3, c4 = st.columns(4)
-    c1.select_slider(t("live.layers"), LAYERS, key="lv_layers", help=t("live.layers_help"))
-    c2.select_slider(t("live.width"), WIDTHS, key="lv_width", help=t("live.width_help"))
-    c3.select_slider(t("live.kernel"), KERNEL_SIZES, key="lv_kernel", format_func=lambda k: f"{k}×{k}", help=t("live.kernel_help"))
+    c1.select_slider(t("live.layers"), LAYERS, key="lv_layers", help=t("live.layers_help"), disabled=own)
+    c2.select_slider(t("live.width"), WIDTHS, key="lv_width", help=t("live.width_help"), disabled=own)
+    c3.select_slider(t("live.kernel"), KERNEL_SIZES, key="lv_kernel", format_func=lambda k: f"{k}×{k}", help=t("live.kernel_help"),
+                     disabled=own)
     c4.selectbox(t("live.activation"), tuple(ACTIVATIONS), key="lv_act", format_func=labels("live.act_"))
     c1, c2, c3, c4 = st.columns(4)
     c1.radio(t("live.optimizer"), OPTIMIZERS, key="lv_opt", format_func=labels("live.opt_"), horizontal=True,
@@ -65,21 +91,31 @@ def _settings(images: int) -> None:
         c2.slider(t("live.epochs"), 1, MAX_EPOCHS, key="lv_epochs", help=t("live.epochs_help", seconds=num(MAX_SECONDS)))
     else:
         c2.slider(t("live.seconds"), 5, int(MAX_SECONDS), step=5, key="lv_seconds")
+    return stack if own else ()
 
 
-def _config() -> LiveConfig:
+def _config(stack: Layers) -> LiveConfig:
     ss = st.session_state
     by_time = ss.lv_mode == "time"
     return LiveConfig(layers=ss.lv_layers, width=ss.lv_width, kernel_size=ss.lv_kernel, activation=ss.lv_act,
                       optimizer=ss.lv_opt, learning_rate=float(ss.lv_lr), batch_size=ss.lv_batch,
                       epochs=MAX_EPOCHS if by_time else ss.lv_epochs,
-                      time_budget=float(ss.lv_seconds) if by_time else MAX_SECONDS, augment=ss.lv_aug)
+                      time_budget=float(ss.lv_seconds) if by_time else MAX_SECONDS, augment=ss.lv_aug, stack=stack)
 
 
 def _describe(config: LiveConfig) -> str:
     """The network in one line: conv k×k, C → activation → pool, …, linear, and its parameters."""
     model = build_model(config)
     act = t(f"live.act_{config.activation}")
+    if config.stack:
+        last_fc = max((i for i, layer in enumerate(config.stack) if layer[0] == "fc"), default=None)
+        parts = [f"conv {k}×{k}, {n}" + (f" (s = {s}, p = {p})" if (s, p) != (1, 0) else "") + f" → {act}" if kind == "conv"
+                 else f"max pool {k}×{k}" + (f" (s = {s}, p = {p})" if (s, p) != (k, 0) else "") if kind == "maxpool"
+                 else f"{t('live.stack_fc')} {num(n)}" + (f" → {act}" if i != last_fc else "")
+                 for i, (kind, n, k, s, p) in enumerate(config.stack)]
+        if last_fc is None:
+            parts.append(f"{t('live.linear')} {num(model[-1].in_features)} → {len(CLASSES)}")
+        return t("live.stack_network", layers=" → ".join(parts), parameters=num(count_parameters(model)))
     parts = [f"conv {config.kernel_size}×{config.kernel_size}, {config.width * 2**i} → {act} → max pool 2×2"
              for i in range(config.layers)]
     linear = model[-1]
@@ -246,8 +282,7 @@ with st.spinner(t("live.loading")):
 st.caption(t("live.data", train=num(len(data[0])), test=num(len(data[2]))))
 
 st.header(t("live.settings_header"))
-_settings(len(data[0]))
-config = _config()
+config = _config(_settings(len(data[0])))
 st.markdown(_describe(config))
 running, waiting = registry().counts()
 st.caption(t("live.load", running=num(running), waiting=num(waiting), slots=num(registry().slots)))
