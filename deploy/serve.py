@@ -55,10 +55,23 @@ def find_nginx(install: bool = True) -> str:
 
 
 def nginx_config(listen: str, ports: list[int], run_dir: Path) -> str:
-    """deploy/nginx.conf.in with the listen address, one upstream server per Streamlit port and the run folder."""
-    upstreams = "\n".join(f"        server 127.0.0.1:{port} max_fails=3 fail_timeout=10s;" for port in ports)
+    """deploy/nginx.conf.in with the listen address, the Streamlit processes (balanced and by cookie) and the run folder."""
+    addresses = [f"127.0.0.1:{port}" for port in ports]
+    fields = {
+        "@UPSTREAMS@": "\n".join(f"        server {a} max_fails=3 fail_timeout=10s;" for a in addresses),
+        "@ROUTES@": "\n".join(f'        "{a}" process_{port};' for a, port in zip(addresses, ports)),
+        "@KNOWN_ROUTES@": "\n".join(f'        "{a}" "";' for a in addresses),
+        "@PROCESS_UPSTREAMS@": "\n".join(
+            f"    upstream process_{port} {{\n        server {a} max_fails=3 fail_timeout=10s;\n"
+            + "".join(f"        server {b} backup;\n" for b in addresses if b != a) + "    }"
+            for a, port in zip(addresses, ports)),
+        "@LISTEN@": listen,
+        "@RUN@": str(run_dir),
+    }
     text = TEMPLATE.read_text()
-    return text.replace("@LISTEN@", listen).replace("@UPSTREAMS@", upstreams).replace("@RUN@", str(run_dir))
+    for field, value in fields.items():
+        text = text.replace(field, value)
+    return text
 
 
 def healthy(port: int, timeout: float = 2.0) -> bool:

@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnn_core import InputError, resize_to
+from cnn_core import InputError
 from cnn_core.audio import (
     MAX_SECONDS,
     SOUNDS,
@@ -24,7 +24,7 @@ from cnn_core.audio import (
 from cnn_core.augment import Augmentation, agreement, augment_images, pipeline
 from cnn_core.images import SAMPLES
 from cnn_core.model import CLASSES, predict_batch, preprocess
-from ui import Setting, image_picker, labels, network_ready, num, pct, plot, share_in_url, show_error, t
+from ui import Setting, image_picker, labels, network_ready, num, pct, plot, share_in_url, show_error, t, working_image
 from ui.caching import BY_CONTENT
 from ui.common import current_language
 
@@ -75,7 +75,7 @@ def _images_section(pixels: np.ndarray | None, settings: Augmentation, count: in
     if pixels is None:
         st.info(t("aug.no_image"), icon=":material/image:")
         return
-    working = resize_to(pixels, WORKING_SIDE)
+    working = working_image(pixels, WORKING_SIDE)
     try:
         versions = _versions(working, count, settings, seed)
     except InputError as error:

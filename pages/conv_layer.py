@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from cnn_core import InputError, conv_transpose_output_size, parse_kernel_text, resize_to, size_steps, to_grayscale
+from cnn_core import InputError, conv_transpose_output_size, parse_kernel_text, size_steps, to_grayscale
 from cnn_core.i18n import format_number, translate
 from cnn_core.images import SAMPLES
 from cnn_core.layer import (
@@ -37,6 +37,7 @@ from ui import (
     show_error,
     t,
     take_click,
+    working_image,
 )
 from ui.common import current_language
 from ui.figures import animation_figure, tiles_figure, window_figure
@@ -236,7 +237,7 @@ volume = None
 if kind == "volume":
     volume = _volume()
 elif pixels is not None:
-    working = resize_to(pixels, side)
+    working = working_image(pixels, side)
     volume = (to_grayscale(working)[:, :, None] if colour == "gray" else working).astype(np.float64)
     plot(image_figure(working if colour == "rgb" else to_grayscale(working),
                       t("cl.image_title", rows=working.shape[0], cols=working.shape[1], c=volume.shape[2]), t("cl.hover_input"),

@@ -8,11 +8,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnn_core import get_kernel, resize_to, same_padding
+from cnn_core import get_kernel, same_padding
 from cnn_core.images import SAMPLES
 from cnn_core.kernels import MAX_KERNEL_SIZE
 from cnn_core.noise import NOISES, add_noise, gaussian_smooth, median_filter, mse, psnr, psnr_after_smoothing
-from ui import Setting, image_picker, labels, latex_number, matrix_figure, num, pct, plot, share_in_url, t
+from ui import Setting, image_picker, labels, latex_number, matrix_figure, num, pct, plot, share_in_url, t, working_image
 from ui.caching import BY_CONTENT
 from ui.common import current_language
 
@@ -95,7 +95,7 @@ with st.sidebar:
 if pixels is None:
     st.stop()
 
-reference = resize_to(pixels, WORKING_SIDE)
+reference = working_image(pixels, WORKING_SIDE)
 noisy = add_noise(reference, kind, amount, seed)
 smoothed = gaussian_smooth(noisy, size, sigma)
 error_noisy, error_smoothed = mse(reference, noisy), mse(reference, smoothed)

@@ -15,7 +15,6 @@ from cnn_core import (
     get_kernel,
     parse_kernel,
     parse_kernel_text,
-    resize_to,
     same_padding,
     size_steps,
     to_grayscale,
@@ -26,13 +25,11 @@ from cnn_core.layer import window_span
 from ui import (
     Setting,
     bounded_number,
-    clickable_image,
     image_figure,
     image_picker,
     index_ranges,
     labels,
     latex_number,
-    map_picture,
     matrix_figure,
     num,
     plot,
@@ -41,11 +38,12 @@ from ui import (
     share_in_url,
     show_error,
     t,
-    take_image_click,
+    working_image,
 )
 from ui.common import current_language
 from ui.downloads import array_download
-from ui.figures import png_uri, window_figure
+from ui.figures import window_figure
+from ui.pixelmap import keep_pixel, map_image, pixel_map, rgb_image
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
 CHANNELS = ("R", "G", "B")
@@ -265,7 +263,7 @@ with st.sidebar:
 
 if pixels is None:
     st.stop()
-working = resize_to(pixels, side)
+working = working_image(pixels, side)
 # Whole gray levels, as a grayscale photo stores them: the hover over the input (read from its PNG) and the inspector's
 # window show the same numbers.
 image = np.rint(to_grayscale(working)).astype(np.uint8) if mode == "gray" else working
@@ -302,10 +300,7 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
     """Input, feature map and inspector: a click on the map or a new row/column reruns only this part of the page."""
     window = None
     if fmap is not None:
-        if take_image_click("pg_rgb" if view == "all" else "pg_fmap", "pg", fmap.shape[:2]):
-            set_link_value("pg_row", str(st.session_state.pg_row))  # the page's top, which keeps the link, is not rerun
-            set_link_value("pg_col", str(st.session_state.pg_col))
-        r, c = st.session_state.pg_row, st.session_state.pg_col
+        r, c = keep_pixel("pg", fmap.shape[:2])  # a click on the map set them (its callback) before this rerun
         window = (r * stride - padding, c * stride - padding, dilation * (kernel.shape[0] - 1) + 1, dilation * (kernel.shape[1] - 1) + 1)
 
     left, right = st.columns(2)
@@ -321,20 +316,19 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
         right.info(t("pg.fix_kernel"))
     else:
         title = t("pg.map_title", rows=fmap.shape[0], cols=fmap.shape[1])
+        right.markdown(f"**{title}**")
+        alt = t("alt.pg_map", rows=fmap.shape[0], cols=fmap.shape[1])
+        # The map's 8-bit indices as one PNG, coloured in the browser, not a Plotly heatmap with a click marker on every
+        # pixel (half a megabyte a rerun); the hover reads each pixel's value back from its index.
         if view == "all":  # clickable as the one-channel map is: the inspector explains the channel chosen below
-            with right:
-                st.markdown(f"**{title}**")
-                clickable_image(png_uri(np.clip(np.rint(fmap), 0, 255).astype(np.uint8)), "pg_rgb")
-                st.caption(t("pg.clipped_note"))
+            pixel_map(rgb_image(fmap), "pg_rgb", "pg", alt, right)
+            right.caption(t("pg.clipped_note"))
         else:
-            values = fmap[:, :, channel] if fmap.ndim == 3 else fmap
-            # A PNG and its clicks, not a Plotly heatmap with a click marker on every pixel (half a megabyte a rerun).
-            uri, low, high, signed = map_picture(values)
-            with right:
-                st.markdown(f"**{title}**")
-                clickable_image(uri, "pg_fmap")
-                scale = t("pg.map_scale_signed" if signed else "pg.map_scale", low=num(low), high=num(high))
-                st.caption(scale + (" " + t("pg.signed_note") if signed else ""))
+            picture = map_image(fmap[:, :, channel] if fmap.ndim == 3 else fmap)
+            pixel_map(picture, "pg_fmap", "pg", alt, right)
+            low, high = picture.lows[0], picture.highs[0]
+            scale = t("pg.map_scale_signed" if picture.signed else "pg.map_scale", low=num(low), high=num(high))
+            right.caption(scale + (" " + t("pg.signed_note") if picture.signed else ""))
         # A student keeps the map shown (one channel, or all three as one line per pixel).
         right.caption(t("dl.map_caption"))
         array_download(fmap if view == "all" or fmap.ndim == 2 else fmap[:, :, channel], f"feature_map_{name}_{view}", "pg_map_dl",

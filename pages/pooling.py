@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnn_core import InputError, resize_to, size_steps, to_grayscale
+from cnn_core import InputError, size_steps, to_grayscale
 from cnn_core.arithmetic import SizeSteps, pool_output_size, tf_same_output_size
 from cnn_core.images import SAMPLES
 from cnn_core.pooling import POOL_MODES, explain_pool_output, matching_conv_parameters, pool2d, pool_parameters, pooled_volume
@@ -32,6 +32,7 @@ from ui import (
     show_error,
     t,
     take_click,
+    working_image,
 )
 from ui.common import current_language
 from ui.figures import HEIGHT
@@ -163,7 +164,7 @@ if source == "fmap":
     else:
         st.info(t("pool.fallback"), icon=":material/image:")
 if values is None:
-    values = to_grayscale(resize_to(pixels, side))
+    values = to_grayscale(working_image(pixels, side))
 
 in_rows, in_cols = values.shape
 in_title = t("pool.input_title", rows=in_rows, cols=in_cols)

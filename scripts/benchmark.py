@@ -38,6 +38,22 @@ def convolution() -> None:
           f"(min {min(times) * 1000:.0f} ms, {torch.get_num_threads()} threads)")
 
 
+def like_a_server() -> None:
+    """Make AppTest run scripts as a warm server does: app.py then the page, each compiled once.
+
+    AppTest resets the pages-folder flag before every run (each run would be a server's first) and compiles every
+    script anew with a fresh ScriptCache; a server keeps one ScriptCache for its life (tests/conftest.py does the first).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
+    from streamlit.testing.v1 import app_test, local_script_runner
+
+    app_test.PagesManager = type("AppTestPagesManager", (PagesManager,), {})
+    PagesManager.uses_pages_directory = False
+    shared = ScriptCache()
+    app_test.ScriptCache = local_script_runner.ScriptCache = lambda: shared
+
+
 def page_rerun() -> None:
     from streamlit.testing.v1 import AppTest
 
@@ -62,15 +78,17 @@ st.write(st.session_state.stride)
 """
 
 
-def _rerun_times(at, key: str, values) -> list[float]:
-    times = []
+def _rerun_times(at, key: str, values) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU seconds (this process, every thread: AppTest runs the script in its own thread) of each rerun."""
+    wall, cpu = [], []
     for value in values:
         at.number_input(key=key).set_value(value)
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         at.run()
-        times.append(time.perf_counter() - start)
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         assert not at.exception
-    return times
+    return wall, cpu
 
 
 def rerun_ratio(rounds: int = 3) -> None:
@@ -79,27 +97,27 @@ def rerun_ratio(rounds: int = 3) -> None:
     AppTest runs the script in this process, so the ratio compares the app's own work with Streamlit's fixed cost
     per run; machines differ by 2× or more, the ratio much less (issue 11's target: at most 8).
     """
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.testing.v1 import AppTest, app_test
+    from streamlit.testing.v1 import AppTest
 
-    # As tests/conftest.py does: AppTest would make every run a server's first (pages/-folder mode, rerun twice).
-    app_test.PagesManager = type("AppTestPagesManager", (PagesManager,), {})
-    PagesManager.uses_pages_directory = False
     bare = AppTest.from_string(BARE_APP, default_timeout=60)
     bare.run()
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     app.query_params["lang"] = "en"
     app.run()
-    bare_times, app_times = [], []
+    times = {"bare": ([], []), "app": ([], [])}
     for _ in range(rounds):  # alternated, so that both see the same load from whatever else runs on the machine
-        bare_times += _rerun_times(bare, "stride", range(1, 13))
-        app_times += _rerun_times(app, "pg_stride", range(1, 13))  # from the shared figure cache after round one
-    b, a = statistics.median(bare_times), statistics.median(app_times)
-    print(f"bare Streamlit rerun (AppTest): median {b * 1000:.1f} ms; playground rerun after a stride change: "
-          f"median {a * 1000:.1f} ms; ratio {a / b:.1f}×")
+        for name, at, key in (("bare", bare, "stride"), ("app", app, "pg_stride")):  # the app's figures are shared after round one
+            wall, cpu = _rerun_times(at, key, range(1, 13))
+            times[name][0].extend(wall)
+            times[name][1].extend(cpu)
+    for i, clock in enumerate(("wall-clock", "CPU")):
+        b, a = statistics.median(times["bare"][i]), statistics.median(times["app"][i])
+        print(f"{clock}: bare Streamlit rerun (AppTest) median {b * 1000:.1f} ms; playground rerun after a stride change "
+              f"median {a * 1000:.1f} ms; ratio {a / b:.1f}×")
 
 
 if __name__ == "__main__":
+    like_a_server()
     convolution()
     page_rerun()
     rerun_ratio()

@@ -437,15 +437,24 @@ class Student:
         self._changed[widget.id] = key
         return widget.id
 
-    def click_image(self, key: str, fx: float, fy: float, width: int = 400, height: int = 400) -> str:
-        """A click at (fx, fy) of the image component `key` shown width×height px, as streamlit-image-coordinates sends
-        it; the id of the fragment to rerun ("" for the whole page)."""
-        widget = self.widget(key, "component_instance")
-        value = {"x": int(fx * width), "y": int(fy * height), "width": width, "height": height,
-                 "unix_time": int(time.time() * 1000)}
-        self.states[widget.id] = WidgetState(id=widget.id, json_value=json.dumps(value))
+    def click_map(self, key: str, fx: float, fy: float) -> str:
+        """A click at (fx, fy) of the map `key` (ui.pixelmap), as its JavaScript reports it: a trigger {row, col} of the
+        component's event aggregator; the id of the fragment to rerun ("" for the whole page)."""
+        widget = self.widget(key, "bidi_component")
+        rows, cols = self.map_shape(key)
+        value = {"row": int(fy * rows), "col": int(fx * cols)}
+        trigger = f"$$STREAMLIT_INTERNAL_KEY_{widget.id}__events"  # streamlit.components.v2.bidi_component.main
+        # One run only, as the frontend clears a trigger: the states of widgets the run did not draw are forgotten.
+        self.states[trigger] = WidgetState(id=trigger, json_trigger_value=json.dumps([{"event": "click", "value": value}]))
         self._changed[widget.id] = key
         return self.fragments.get(key, "")
+
+    def map_shape(self, key: str) -> tuple[int, int]:
+        """Rows and columns of the map `key` drawn in the last run (the header of its payload, see ui.pixelmap)."""
+        data = self.widget(key, "bidi_component").bytes
+        size = int.from_bytes(data[:4], "big")
+        head = json.loads(data[4:4 + size])
+        return head["rows"], head["cols"]
 
     def number_value(self, key: str) -> float:
         """The value a number_input drawn in the last run shows."""
@@ -548,7 +557,7 @@ async def student_script(student: Student, png: bytes, step_timeout: float, thin
 
     async def pixel() -> None:  # a click on the feature map: only the inspector's fragment reruns
         before = student.number_value("pg_row")
-        fragment = student.click_image("pg_fmap", 0.2, 0.2)
+        fragment = student.click_map("pg_fmap", 0.2, 0.2)
         await student.rerun("pixel", student.page_hash, fragment_id=fragment)
         if student.number_value("pg_row") == before:
             raise StepFailed("click_lost", f"the inspector's row stayed {before} after a click on the feature map")

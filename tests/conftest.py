@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import socket
@@ -20,6 +21,7 @@ import streamlit.testing.v1.app_test as app_test
 from hypothesis import settings
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.runtime.pages_manager import PagesManager
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +71,18 @@ def open_app(page: str | None = None, lang: str = "en", **query: str):
     at.run()
     if page:
         at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def click_map(at, key: str, row: int, col: int):
+    """A click on the pixel map `key` (ui.pixelmap) as its JavaScript sends it, then the rerun; AppTest has no widget
+    for a Components v2 element (an UnknownElement), so the trigger is added to the widget states it sends."""
+    component = next(e for e in at.get("bidi_component") if e.key == key)
+    states = at._tree.get_widget_states()
+    trigger = f"$$STREAMLIT_INTERNAL_KEY_{component.proto.id}__events"  # streamlit.components.v2.bidi_component.main
+    states.widgets.append(WidgetState(id=trigger, json_trigger_value=json.dumps([{"event": "click", "value": {"row": row, "col": col}}])))
+    at._run(states)
     assert not at.exception, [e.value for e in at.exception]
     return at
 
@@ -164,6 +178,32 @@ def choose(page: Page, label: str, option: str) -> None:
             wait_idle(page)
     item.click()
     wait_idle(page)
+
+
+def feature_map(page: Page, key: str = "pg_fmap"):
+    """The canvas of the pixel map `key` (ui.pixelmap, in its element's open shadow root), scrolled into view and drawn."""
+    picture = page.locator(f".pixelmap[data-map={key}] canvas[role=img]")
+    expect(picture).to_have_attribute("data-ready", "1", timeout=30_000)
+    picture.scroll_into_view_if_needed()
+    return picture
+
+
+def marked_cell(page: Page, key: str = "pg_fmap") -> tuple[int, int] | None:
+    """The map cell whose frame the overlay draws: the cell under the yellow (#ffd400) pixels' centre, read back from the
+    overlay canvas."""
+    cell = page.locator(f".pixelmap[data-map={key}] canvas.overlay").evaluate("""(overlay) => {
+        const picture = overlay.parentElement.querySelector("canvas[role=img]");
+        const { width, height } = overlay, data = overlay.getContext("2d").getImageData(0, 0, width, height).data;
+        let xs = 0, ys = 0, n = 0;
+        for (let i = 0; i < data.length; i += 4) {
+            if (data[i] > 200 && data[i + 1] > 180 && data[i + 2] < 80 && data[i + 3] > 200) {
+                const p = i / 4; xs += p % width; ys += Math.floor(p / width); n++;
+            }
+        }
+        if (!n) return null;
+        return [Math.floor(ys / n / height * picture.height), Math.floor(xs / n / width * picture.width)];
+    }""")
+    return None if cell is None else (cell[0], cell[1])
 
 
 def shot(page: Page, name: str) -> Path:

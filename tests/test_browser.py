@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from playwright.sync_api import Page, expect
 
-from tests.conftest import choose, encode, shot, wait_idle
+from tests.conftest import choose, encode, feature_map, marked_cell, shot, wait_idle
 
 
 def test_upload_a_photo_and_see_the_feature_map(server: str, page: Page, tmp_path: Path) -> None:
@@ -69,16 +69,18 @@ def test_click_on_the_feature_map_moves_the_inspector(server: str, page: Page) -
     expect(hover).to_have_count(1, timeout=15_000)
     text = hover.locator("text").first.text_content() or ""  # SVG: "row 84, column 127value 103" (two tspans)
     assert re.fullmatch(r"row \d+, column \d+\s*value \d+", text.strip()), text
-    # The feature map is a PNG too; a click anywhere on it reports the pixel under the pointer (only the results rerun).
-    picture = page.frame_locator("iframe[title*='clickable_image']").locator("img")
-    picture.scroll_into_view_if_needed()
+    # The feature map is a canvas coloured from its 8-bit indices; a click reports the pixel under the pointer (only the
+    # results rerun), and the yellow frame moves there.
+    picture = feature_map(page)
     size = picture.bounding_box()
     assert size is not None and size["width"] > 300  # enlarged to the column, pixels kept square
+    assert abs(size["height"] / size["width"] - 168 / 254) < 0.01
     picture.click(position={"x": size["width"] * 0.25, "y": size["height"] * 0.5})
     wait_idle(page)
     expect(col).to_have_value(str(int(254 * 0.25)), timeout=15_000)
     assert abs(int(row.input_value()) - 84) <= 1
     assert re.search(r"[?&]pg_col=63\b", page.url), page.url  # the click is in the link
+    assert marked_cell(page) == (int(row.input_value()), 63)
     shot(page, "playground_click")
 
 

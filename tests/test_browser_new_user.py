@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.conftest import shot, wait_idle
+from tests.conftest import feature_map, shot, wait_idle
 
 
 def _open(browser: Browser, url: str, width: int = 1400, height: int = 1000, **options) -> Page:
@@ -20,8 +20,7 @@ def test_a_clicked_pixel_is_in_the_copied_link(server: str, page: Page, browser:
     wait_idle(page)
     row, col = page.get_by_label("Output row"), page.get_by_label("Output column")
     before = (row.input_value(), col.input_value())
-    picture = page.frame_locator("iframe[title*='clickable_image']").locator("img")  # the feature map, a clickable PNG
-    picture.scroll_into_view_if_needed()
+    picture = feature_map(page)
     size = picture.bounding_box()
     assert size is not None
     picture.click(position={"x": size["width"] * 0.2, "y": size["height"] * 0.3})

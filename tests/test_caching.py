@@ -59,6 +59,26 @@ def _decode_an_upload() -> None:
     _decode(buffer.getvalue())
 
 
+def test_a_read_only_arrays_digest_is_remembered_and_a_writable_ones_never() -> None:
+    frozen = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    frozen.flags.writeable = False
+    assert array_digest(frozen) == array_digest(frozen.copy())
+    writable = frozen.copy()
+    before = array_digest(writable)
+    writable[0, 0] = 99  # the same object, new bytes: a new digest
+    assert array_digest(writable) != before
+    view = writable[:, :2]
+    view.flags.writeable = False  # read-only, but its base can still change: not remembered
+    first = array_digest(view)
+    writable[0, 1] = 7
+    assert array_digest(view) != first
+    del frozen  # a new array that reuses the id gets its own digest
+    for _ in range(50):
+        other = np.full((3, 4), 5, np.uint8)
+        other.flags.writeable = False
+        assert array_digest(other) == array_digest(np.full((3, 4), 5, np.uint8))
+
+
 def test_decoded_uploads_are_cached_per_session(monkeypatch: pytest.MonkeyPatch) -> None:
     decoded = []
     real = ui.common.open_image

@@ -83,7 +83,7 @@ def _served_by(url: str, cookie: str) -> str:
 def test_two_students_each_stay_on_their_process_and_get_the_playground(front) -> None:
     url, backends, run_dir = front
     config = (run_dir / "nginx.conf").read_text()
-    assert "hash $cnn_route consistent" in config and "proxy_set_header Upgrade $http_upgrade" in config
+    assert "least_conn" in config and "proxy_set_header Upgrade $http_upgrade" in config
     # New browsers until two land on different processes (each lands on either with probability 1/2).
     students: dict[str, loadtest.Student] = {}
     for i in range(30):
@@ -116,6 +116,30 @@ def test_two_students_each_stay_on_their_process_and_get_the_playground(front) -
         assert {_served_by(url, student.cookie_header()) for _ in range(5)} == {process}  # and every later request
 
 
+def test_new_students_spread_evenly_and_a_forged_route_gets_a_real_one(front) -> None:
+    """Each new browser goes to the process with the fewest open websockets, then stays there by its cookie."""
+    url, backends, _ = front
+    students = [loadtest.Student(100 + i, url, "en") for i in range(6)]
+
+    async def arrive() -> list[str]:
+        try:
+            for student in students:  # one after the other, each keeping its websocket open, as a class arrives
+                await student.connect(60)
+            return [student.served_by for student in students]
+        finally:
+            await asyncio.gather(*(student.close() for student in students))
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        served = pool.submit(asyncio.run, arrive()).result()
+    assert sorted(served.count(f"127.0.0.1:{port}") for port in backends) == [3, 3], served
+    assert all(student.cookies["cnn_route"] == student.served_by for student in students)
+    forged = urllib.request.Request(url + "/_stcore/health", headers={"Cookie": "cnn_route=10.0.0.1:22"})
+    with urllib.request.urlopen(forged, timeout=30) as response:
+        served_by = response.headers["X-Served-By"]
+        assert served_by in {f"127.0.0.1:{port}" for port in backends}
+        assert any(c.startswith(f"cnn_route={served_by};") for c in response.headers.get_all("Set-Cookie"))
+
+
 def _keep_cookies(student: loadtest.Student):
     """student.connect without a second health request: the browser keeps its cookies between requests."""
     connect = type(student).connect
@@ -131,5 +155,7 @@ def test_the_nginx_configuration_has_one_server_per_process(tmp_path: Path) -> N
     text = serve.nginx_config("127.0.0.1:9000", [8601, 8602, 8603], tmp_path)
     assert "listen 127.0.0.1:9000;" in text and not any(f"@{n}@" in text for n in ("LISTEN", "UPSTREAMS", "RUN"))
     assert f"pid {tmp_path}/nginx.pid;" in text
-    assert [line.split()[1] for line in text.splitlines() if line.strip().startswith("server 127.")] == [
+    balanced = text[text.index("upstream streamlit {"):].split("}", 1)[0]
+    assert [line.split()[1] for line in balanced.splitlines() if line.strip().startswith("server 127.")] == [
         "127.0.0.1:8601", "127.0.0.1:8602", "127.0.0.1:8603"]
+    assert '"127.0.0.1:8602" process_8602;' in text and "upstream process_8602 {" in text

@@ -70,23 +70,6 @@ def test_images_travel_as_lossless_pngs_with_their_hover() -> None:
         assert len(json.dumps(trace.source)) < pixels.nbytes * 4 / 3 + 200  # never more than base64 of the raw pixels
 
 
-def test_a_feature_map_picture_keeps_its_colour_scale() -> None:
-    from ui.figures import MAP_PIXELS, _palette, map_picture
-
-    values = np.array([[-2.0, 0.0], [1.0, 2.0]])
-    uri, low, high, signed = map_picture(values)
-    assert (low, high, signed) == (-2.0, 2.0, True)
-    image = _decode_uri(uri)
-    assert image.size == (MAP_PIXELS // 2 * 2, MAP_PIXELS // 2 * 2)  # enlarged by a whole factor, pixel for pixel
-    rgb = np.asarray(image.convert("RGB"))
-    palette = np.array(_palette("RdBu_r"), dtype=np.uint8).reshape(256, 3)
-    step = image.size[0] // 2
-    assert np.array_equal(rgb[0, 0], palette[0]) and np.array_equal(rgb[-1, -1], palette[255])  # −2 blue, +2 red
-    assert np.array_equal(rgb[0, step], palette[128])  # 0 in the middle: white
-    _, low, high, signed = map_picture(np.array([[0.0, 3.0]]))
-    assert (low, high, signed) == (0.0, 3.0, False)
-
-
 def test_the_mosaic_names_the_channel_of_each_tile() -> None:
     from ui.figures import mosaic_figure
 
@@ -117,3 +100,52 @@ def test_plot_sets_plotlys_separators_per_language() -> None:
         at = open_app("pages/parameters.py", lang)
         specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
         assert specs and all(spec["layout"].get("separators") == separators for spec in specs), lang
+
+
+def test_figures_built_without_validation_are_valid_as_built() -> None:
+    """The hot figures skip Plotly's validation (most of their cost): validating them must change nothing."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    from ui.figures import image_figure, matrix_figure
+
+    rng = np.random.default_rng(0)
+    built = [
+        matrix_figure(rng.normal(size=(3, 3)), "W", marked=np.eye(3, dtype=bool), mark=" ᵖ", lang="es"),
+        image_figure(rng.integers(0, 256, (20, 30, 3), dtype=np.uint8), "in", "%{x}, %{y}: %{z}", padding=2, window=(0, 0, 3, 3)),
+        image_figure(rng.integers(0, 256, (20, 30), dtype=np.uint8), "in", "%{z}"),
+        image_figure(rng.uniform(0, 255, (20, 30)), "in", "%{z}"),
+        image_figure(rng.uniform(0, 255, (20, 30, 3)), "in", "%{z}"),
+        product_figure(rng.normal(size=(3, 3)), rng.normal(size=(3, 3)), rng.normal(size=(3, 3)), ("W", "K", "P")),
+    ]
+    for figure in built:
+        sent = json.loads(pio.to_json(figure, validate=False))
+        assert sent == json.loads(pio.to_json(go.Figure(figure.to_dict()), validate=False))
+        assert all(isinstance(trace.get("colorscale", []), list) for trace in sent["data"])  # plotly.js knows no "RdBu_r"
+
+
+def test_a_shared_figure_is_sent_prepared_for_each_language_and_view(monkeypatch) -> None:
+    """ui.plot keeps the dict of a shared figure per language and presenter view: reruns send the same, each view its own."""
+    import plotly.graph_objects as go
+
+    from tests.conftest import open_app
+
+    at = open_app(None, "es")  # the playground: its input, window, kernel and products are shared figures
+
+    def specs() -> dict[str, dict]:
+        return {chart.proto.id: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
+
+    first = specs()
+    assert first and all(spec["layout"]["separators"] == ",." for spec in first.values())
+    calls = []
+    monkeypatch.setattr(go.Figure, "to_dict", lambda self: calls.append(self) or go.Figure.__base__.to_dict(self))
+    at.run()
+    assert specs() == first and calls == []  # nothing rebuilt or copied again: every figure came prepared
+    at.toggle(key="presenter").set_value(True).run()
+    large = specs()
+    assert all(spec["layout"]["font"]["size"] == 20 for spec in large.values())
+    heights = sorted(spec["layout"]["height"] for spec in first.values())
+    assert sorted(spec["layout"]["height"] for spec in large.values()) == [int(h * 1.3) for h in heights]
+    at.toggle(key="presenter").set_value(False).run()
+    at.selectbox(key="lang").set_value("en").run()
+    assert specs() and all("separators" not in spec["layout"] for spec in specs().values())

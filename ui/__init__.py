@@ -3,7 +3,6 @@
 from .common import (
     Setting,
     bounded_number,
-    clickable_image,
     image_picker,
     index_ranges,
     labels,
@@ -25,7 +24,7 @@ from .common import (
     show_error,
     t,
     take_click,
-    take_image_click,
+    working_image,
 )
 from .figures import (
     bar_figure,
@@ -34,7 +33,6 @@ from .figures import (
     heatmap_figure,
     image_figure,
     map_figure,
-    map_picture,
     matrix_figure,
     mosaic_figure,
     norms_figure,
@@ -42,11 +40,12 @@ from .figures import (
     product_figure,
     slices_figure,
 )
+from .pixelmap import MapImage, keep_pixel, map_image, pixel_map, rgb_image
 
 __all__ = [
     "Setting", "bounded_number", "index_ranges", "latex_number", "num", "pct", "plot", "presenter_mode", "relink", "say_if_page_unknown",
-    "set_link_value", "share_in_url", "take_click", "clickable_image", "take_image_click", "map_picture",
+    "set_link_value", "share_in_url", "take_click", "keep_pixel", "map_image", "pixel_map", "rgb_image", "working_image",
     "bar_figure", "editable", "heatmap_figure", "image_figure", "image_picker", "labels", "language_selector", "map_figure",
     "matrix_figure", "mosaic_figure", "network_layers", "network_logits", "network_maps", "network_ready", "product_figure", "show_error", "t",
-    "curves_figure", "network_saliency", "norms_figure", "overlay_figure", "slices_figure",
+    "MapImage", "curves_figure", "network_saliency", "norms_figure", "overlay_figure", "slices_figure",
 ]

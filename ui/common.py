@@ -9,12 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import streamlit.components.v1 as components
-import streamlit_image_coordinates
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from cnn_core import ImageError, InputError, LoadedImage, open_image, sample_image
+from cnn_core import ImageError, InputError, LoadedImage, open_image, resize_to, sample_image
 from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_language, translate
 from cnn_core.images import SAMPLES
 
@@ -42,10 +40,18 @@ def _leave_page_folder_mode() -> None:
 
 def current_language() -> str:
     """The language of this session: chosen in the sidebar, else ?lang=, else the browser's."""
+    # t() and num() ask for it a hundred times a rerun; a session-state lookup costs ~20 µs. Remembered for this run
+    # only: Streamlit gives every run (and fragment run) a new `cursors` dict, and the language changes between runs.
+    ctx = get_script_run_ctx()
+    remembered = getattr(ctx, "_course_language", None)
+    if remembered is not None and remembered[0] is ctx.cursors:
+        return remembered[1]
     _leave_page_folder_mode()
-    language = st.session_state.get("language")  # t() asks for every text of a page: one state lookup, not two
+    language = st.session_state.get("language")
     if language is None:
         language = st.session_state.language = pick_language(st.query_params.get("lang"), st.context.locale)
+    if ctx is not None:
+        ctx._course_language = (ctx.cursors, language)
     return language
 
 
@@ -72,6 +78,9 @@ def labels(prefix: str):
 
 def _language_chosen() -> None:
     st.session_state.language = st.session_state.lang
+    ctx = get_script_run_ctx()
+    if ctx is not None:  # another callback of this run may have asked for the language before this one changed it
+        ctx._course_language = None
 
 
 def language_selector() -> str:
@@ -161,6 +170,15 @@ def _read_upload(data: bytes, name: str) -> np.ndarray | str:
         width, height = loaded.original_size
         st.caption(t("picker.downscaled", width=width, height=height, new_width=loaded.pixels.shape[1], new_height=loaded.pixels.shape[0]))
     return loaded.pixels
+
+
+@st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)
+def working_image(pixels: np.ndarray, side: int) -> np.ndarray:
+    """resize_to(pixels, side), shared by every rerun and session that asks for it; read-only (the cache's own array)."""
+    # Lanczos on a 512-px photo is ~5 ms, the largest single cost of a playground rerun; a rerun reads it from here.
+    working = np.array(resize_to(pixels, side))
+    working.flags.writeable = False
+    return working
 
 
 def image_picker(key: str, container=st.sidebar) -> np.ndarray | None:
@@ -341,24 +359,56 @@ def _chart_config(key: str) -> dict:
             "toImageButtonOptions": {"filename": key, "scale": 2}}
 
 
+class _Prepared(go.Figure):
+    """A shared figure as it is sent, its dict made once.
+
+    st.plotly_chart calls to_dict() on every rerun, a deep copy of the figure with its arrays turned into base64 (5 ms
+    for the playground's input, most of what drawing a figure costs); a shared figure never changes, so neither does
+    its dict. The dict is read, never modified, by plotly.io.to_json and Streamlit.
+    """
+
+    def __init__(self, sent: go.Figure) -> None:
+        # Only to_dict() is ever read: the figure is not kept twice. An empty template: Plotly's default costs 1 ms to load.
+        super().__init__({"layout": {"template": {}}}, _validate=False)
+        self._sent = sent.to_dict()
+
+    def to_dict(self) -> dict:
+        return self._sent
+
+
+def _restyled(figure: go.Figure, separators: str, presenter: bool) -> go.Figure:
+    """The figure with Plotly's separators of the session's language, larger in presenter mode (a copy when it changes)."""
+    # Plotly's own numbers (ticks, hover, %{x:.2f}) as the language writes them; unset is Plotly's ".," (English)
+    if (figure.layout.separators or SEPARATORS["en"]) != separators:
+        figure = go.Figure(figure, _validate=False)  # shared between sessions (ui.figures): change a copy; already valid
+        figure.layout.separators = separators
+    if presenter:
+        height = figure.layout.height
+        figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): resize a copy
+        figure.update_layout(font=dict(size=20), height=int(height * 1.3) if height else None)
+    return figure
+
+
+def _title_text(figure: go.Figure) -> str | None:
+    return re.sub(r"<[^>]+>", " ", str(figure.layout.title.text or "")).strip() or None
+
+
 def plot(figure, key: str, where=None, alt: str | None = None, **options):
     """st.plotly_chart (in `where`, a column or container) with a PNG download, numbers in the session's language, larger
     in presenter mode.
 
     `alt`: what the chart shows, for screen readers (translated); without it, the figure's title.
     """
-    if alt is None:
-        alt = re.sub(r"<[^>]+>", " ", str(figure.layout.title.text or "")).strip() or None
-    separators = SEPARATORS[current_language()]
-    # Plotly's own numbers (ticks, hover, %{x:.2f}) as the language writes them; unset is Plotly's ".," (English)
-    if (figure.layout.separators or SEPARATORS["en"]) != separators:
-        figure = go.Figure(figure, _validate=False)  # shared between sessions (ui.figures): change a copy; already valid
-        figure.layout.separators = separators
-    if st.session_state.get("presenter"):
-        height = figure.layout.height
-        figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): resize a copy
-        figure.update_layout(font=dict(size=20), height=int(height * 1.3) if height else None)
-    return (where or st).plotly_chart(figure, key=key, config=_chart_config(key), alt=alt, **options)
+    separators, presenter = SEPARATORS[current_language()], bool(st.session_state.get("presenter"))
+    if getattr(figure, "_course_shared", False):  # from ui.figures' cache: prepared once per language and view
+        prepared = figure.__dict__.setdefault("_course_prepared", {})
+        if (separators, presenter) not in prepared:
+            prepared[separators, presenter] = (_Prepared(_restyled(figure, separators, presenter)), _title_text(figure))
+        sent, title = prepared[separators, presenter]
+    else:
+        title = _title_text(figure) if alt is None else None
+        sent = _restyled(figure, separators, presenter)
+    return (where or st).plotly_chart(sent, key=key, config=_chart_config(key), alt=alt or title, **options)
 
 
 def latex_number(value: float, operand: bool = True) -> str:
@@ -394,35 +444,3 @@ def take_click(chart: str, prefix: str, shape: tuple[int, int]) -> None:
     for axis, key in enumerate((f"{prefix}_row", f"{prefix}_col")):
         st.session_state[key] = min(max(int(st.session_state.get(key, shape[axis] // 2)), 0), shape[axis] - 1)
     relink(f"{prefix}_row", f"{prefix}_col")  # share_in_url ran before the click was read
-
-
-# streamlit-image-coordinates' frontend (an <img> that reports where it was clicked), given a PNG data URI that the
-# figure cache keeps: its own Python wrapper would encode the image again on every rerun.
-_clickable = components.declare_component("clickable_image", path=str(streamlit_image_coordinates.frontend_dir))
-
-
-def clickable_image(uri: str, key: str) -> None:
-    """A PNG (data URI) at the width of its column that reports clicks to take_image_click: one image, no per-pixel data."""
-    _clickable(src=uri, height=None, width="stretch", use_column_width=None, click_and_drag=False, cursor="crosshair",
-               key=key, default=None)
-
-
-def take_image_click(image: str, prefix: str, shape: tuple[int, int]) -> bool:
-    """Move `prefix`_row/_col to a new click on the clickable_image with key `image` (shape: its rows and columns),
-    and keep them inside it; True when a new click moved them."""
-    click = st.session_state.get(image)
-    moved = False
-    if isinstance(click, dict) and click.get("unix_time") != st.session_state.get(f"{prefix}_click_time"):
-        st.session_state[f"{prefix}_click_time"] = click.get("unix_time")
-        try:
-            row = int(click["y"] * shape[0] / click["height"])
-            col = int(click["x"] * shape[1] / click["width"])
-        except (KeyError, TypeError, ValueError, ZeroDivisionError):
-            row = col = None
-        if row is not None:
-            st.session_state[f"{prefix}_row"], st.session_state[f"{prefix}_col"] = row, col
-            moved = True
-    for axis, key in enumerate((f"{prefix}_row", f"{prefix}_col")):
-        st.session_state[key] = min(max(int(st.session_state.get(key, shape[axis] // 2)), 0), shape[axis] - 1)
-    relink(f"{prefix}_row", f"{prefix}_col")  # share_in_url ran before the click was read
-    return moved

@@ -7,8 +7,12 @@ a Plotly figure is most of a rerun's cost. Callers must not modify a figure they
 from __future__ import annotations
 
 import base64
+import functools
+import hashlib
 import io
 import re
+import threading
+from collections import OrderedDict
 
 import numpy as np
 import plotly.graph_objects as go
@@ -20,7 +24,41 @@ from cnn_core.i18n import format_number, format_percent
 
 from .caching import BY_CONTENT
 
-_shared = st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)  # at most ~1.5 MB a figure, ~50 MB a builder
+_cache = st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)  # at most ~1.5 MB a figure, ~50 MB a builder
+
+
+def _shared(builder):
+    """A figure builder whose figures every session shares (cached as objects) and that ui.plot may send as prepared."""
+    @functools.wraps(builder)  # the cache keys on the builder's own name, source and signature (through __wrapped__)
+    def build(*args, **kwargs) -> go.Figure:
+        figure = builder(*args, **kwargs)
+        figure._course_shared = True  # never modified after this: ui.plot keeps the dict it sends (see SHARED in ui.common)
+        return figure
+    return _cache(build)
+
+
+# An image is encoded once however many figures show it (the input with each padding and window, every session).
+_URIS: OrderedDict[tuple, str] = OrderedDict()
+_URI_LOCK = threading.Lock()
+_URI_ENTRIES = 64
+
+
+@functools.cache
+def _scale(name: str) -> list:
+    """A named Plotly colour scale as its list of stops: plotly.js knows no reversed names such as RdBu_r."""
+    return [list(stop) for stop in get_colorscale(name)]
+
+
+def _unchecked(traces: list[dict], layout: dict) -> go.Figure:
+    """A figure from trace dicts (each with its "type") without Plotly's property validation.
+
+    Validation is most of the cost of a figure (7 ms against 1 ms for a 3×3 matrix), and the hot figures of a rerun
+    (the inspector's matrices, the input) are built anew for every pixel; tests/test_figures.py checks that each of them
+    is unchanged by validation, i.e. valid as built.
+    """
+    if layout.get("template") is NO_TEMPLATE:
+        layout = {**layout, "template": _VALID_NO_TEMPLATE}
+    return go.Figure(traces, layout, _validate=False)
 
 
 def editable(figure: go.Figure) -> go.Figure:
@@ -31,6 +69,7 @@ HEIGHT = 420
 # These figures set every colour themselves: Streamlit's Plotly template (default colour scales and colour cycle,
 # 3.7 kB a figure) would be sent with each of them for nothing.
 NO_TEMPLATE = go.layout.Template()
+_VALID_NO_TEMPLATE = go.Figure(layout=dict(template=NO_TEMPLATE)).to_dict()["layout"]["template"]  # as validation writes it
 CLICKABLE_LIMIT = 70_000  # beyond this many output pixels the click layer would make the page heavy
 
 
@@ -47,7 +86,8 @@ def _square_layout(height: int, title: str, shapes: list[dict] = (), ticks: bool
     else:
         yaxis["autorange"] = "reversed"
     return dict(title=dict(text=title, x=0.5, xanchor="center"), height=height, margin=dict(l=10, r=10, t=40, b=10),
-                xaxis=xaxis, yaxis=yaxis, dragmode=False, shapes=list(shapes), template=NO_TEMPLATE, **extra)
+                xaxis=xaxis, yaxis=yaxis, dragmode=False, template=NO_TEMPLATE,
+                **({"shapes": list(shapes)} if shapes else {}), **extra)
 
 
 def _rectangle(top: float, left: float, rows: float, cols: float, color: str, dash: str = "solid") -> dict:
@@ -58,17 +98,31 @@ def _rectangle(top: float, left: float, rows: float, cols: float, color: str, da
 
 def png_uri(pixels: np.ndarray, palette: list[int] | None = None, webp: bool = False) -> str:
     """uint8 pixels (H×W gray, H×W×3 RGB, or H×W indices into `palette`) as a PNG (or lossless WebP) data URI."""
+    key = (hashlib.blake2b(np.ascontiguousarray(pixels).tobytes(), digest_size=16).digest(), pixels.shape,
+           None if palette is None else tuple(palette), webp)
+    with _URI_LOCK:
+        uri = _URIS.get(key)
+        if uri is not None:
+            _URIS.move_to_end(key)
+            return uri
     image = Image.fromarray(pixels)
     if palette is not None:
         image = image.convert("P") if image.mode != "L" else Image.frombytes("P", image.size, image.tobytes())
         image.putpalette(palette)
     buffer = io.BytesIO()
     if webp:  # lossless, exact pixels: about 12 % smaller than the best PNG for photos, resent with every pixel click
-        image.save(buffer, format="WEBP", lossless=True, quality=100, method=6)
+        # Effort 4 at quality 0: within 2 % of the smallest file (method 6, quality 100) in 70 ms instead of 3 s.
+        image.save(buffer, format="WEBP", lossless=True, quality=0, method=4)
     else:
-        image.save(buffer, format="PNG", optimize=True)  # the smallest zlib output: built once, sent to every student
+        # zlib's default level: optimize=True took twice as long (10 against 4 ms for a 254-px map) for 0.2 % fewer bytes.
+        image.save(buffer, format="PNG")
     kind = "webp" if webp else "png"
-    return f"data:image/{kind};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    uri = f"data:image/{kind};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    with _URI_LOCK:
+        _URIS[key] = uri
+        while len(_URIS) > _URI_ENTRIES:
+            _URIS.popitem(last=False)
+    return uri
 
 
 def _source_hover(hover: str, rgb: bool) -> str:
@@ -84,12 +138,13 @@ def image_figure(
     """The input: RGB or grayscale with hover values, the padding frame and a receptive-field window."""
     if pixels.dtype == np.uint8:
         # A PNG (tens of kB) instead of a number per pixel; the hover still reads each pixel's exact value from it.
-        trace = go.Image(source=png_uri(pixels, webp=True), hovertemplate=_source_hover(hover, pixels.ndim == 3) + "<extra></extra>")
+        trace = dict(type="image", source=png_uri(pixels, webp=True),
+                     hovertemplate=_source_hover(hover, pixels.ndim == 3) + "<extra></extra>")
     elif pixels.ndim == 3:
-        trace = go.Image(z=pixels, hovertemplate=hover + "<extra></extra>")
+        trace = dict(type="image", z=pixels, hovertemplate=hover + "<extra></extra>")
     else:
-        trace = go.Heatmap(z=pixels.astype(np.float32), colorscale="gray", zmin=0, zmax=255, showscale=False,
-                           hovertemplate=hover + "<extra></extra>")
+        trace = dict(type="heatmap", z=pixels.astype(np.float32), colorscale=_scale("gray"), zmin=0, zmax=255, showscale=False,
+                     hovertemplate=hover + "<extra></extra>")
     rows, cols = pixels.shape[:2]
     shapes, ranges = [], {}
     if padding:
@@ -97,7 +152,7 @@ def image_figure(
         ranges = dict(x_range=[-padding - 1, cols + padding], y_range=[rows + padding, -padding - 1])
     if window is not None:
         shapes.append(_rectangle(*window, color="#ffd400"))
-    return go.Figure(trace, _square_layout(height, title, shapes, **ranges))
+    return _unchecked([trace], _square_layout(height, title, shapes, **ranges))
 
 
 @_shared
@@ -135,30 +190,6 @@ def _palette(name: str, count: int = 256) -> list[int]:
     return [round(channel * 255) for colour in colours for channel in colour]
 
 
-MAP_PIXELS = 500  # a feature map's PNG is enlarged (nearest neighbour) to about this many pixels, so it stays sharp
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def map_picture(values: np.ndarray) -> tuple[str, float, float, bool]:
-    """A feature map as a PNG data URI in the colours of map_figure (red +, blue −, white 0; gray if never negative).
-
-    Returns (uri, low, high, signed): the values at the two ends of the colour scale.
-    """
-    z = np.asarray(values, dtype=np.float64)
-    low, high = float(z.min()), float(z.max())
-    signed = low < 0
-    if signed:
-        limit = max(abs(low), abs(high)) or 1.0
-        low, high, palette = -limit, limit, _palette("RdBu_r")
-    else:
-        palette = _palette("gray")
-    span = (high - low) or 1.0
-    index = np.rint((z - low) / span * 255).clip(0, 255).astype(np.uint8)
-    scale = max(1, MAP_PIXELS // max(index.shape))
-    index = np.repeat(np.repeat(index, scale, axis=0), scale, axis=1)
-    return png_uri(index, palette), low, high, signed
-
-
 def _cell_text(z: np.ndarray, decimals: int, marked: np.ndarray | None, mark: str, lang: str = "en") -> list[list[str]]:
     """Each cell's number to `decimals` significant digits in `lang`, `mark` after the marked ones."""
     text = [[format_number(v, lang, significant=decimals) for v in row] for row in z]
@@ -167,11 +198,11 @@ def _cell_text(z: np.ndarray, decimals: int, marked: np.ndarray | None, mark: st
     return text
 
 
-def _cells(z: np.ndarray, text: list[list[str]], axes: str = "") -> go.Heatmap:
-    """A matrix as coloured cells with their numbers, colours centred on 0."""
+def _cells(z: np.ndarray, text: list[list[str]], axes: str = "") -> dict:
+    """A matrix as coloured cells with their numbers, colours centred on 0 (a trace for _unchecked)."""
     limit = float(np.abs(z).max()) or 1.0
-    return go.Heatmap(z=z, text=text, texttemplate="%{text}", colorscale="RdBu_r", zmin=-limit, zmax=limit, showscale=False,
-                      hovertemplate="%{y}, %{x}: %{z}<extra></extra>", xgap=1, ygap=1, xaxis=f"x{axes}", yaxis=f"y{axes}")
+    return dict(type="heatmap", z=z, text=text, texttemplate="%{text}", colorscale=_scale("RdBu_r"), zmin=-limit, zmax=limit,
+                showscale=False, hovertemplate="%{y}, %{x}: %{z}<extra></extra>", xgap=1, ygap=1, xaxis=f"x{axes}", yaxis=f"y{axes}")
 
 
 def _matrix_height(side: int) -> int:
@@ -188,7 +219,7 @@ def matrix_figure(
     side = max(z.shape)
     layout = _square_layout(height or _matrix_height(side), title, ticks=side <= 15)
     layout["xaxis"]["dtick"] = layout["yaxis"]["dtick"] = 1
-    return go.Figure(_cells(z, _cell_text(z, decimals, marked, mark, lang)), layout)
+    return _unchecked([_cells(z, _cell_text(z, decimals, marked, mark, lang))], layout)
 
 
 @_shared
@@ -216,7 +247,7 @@ def product_figure(
                                           showarrow=False, font=dict(size=16)))
     for x, symbol in ((0.3225, "⊙"), (0.6775, "=")):
         layout["annotations"].append(dict(text=symbol, xref="paper", x=x, yref="paper", y=0.5, showarrow=False, font=dict(size=26)))
-    return go.Figure(traces, layout)
+    return _unchecked(traces, layout)
 
 
 @_shared
