@@ -90,7 +90,7 @@ def polling_costs(reruns: int = 10, lang: str = "es") -> dict:
         try:
             base_url = f"http://127.0.0.1:{port}"
             loadtest.wait_healthy(base_url, 120, server)
-            return asyncio.run(_polling(base_url, loadtest.find_listener_pid(port) or server.pid, reruns, lang))
+            return loadtest._run_async(_polling(base_url, loadtest.find_listener_pid(port) or server.pid, reruns, lang))
         finally:
             loadtest.stop_server(server)
 
