@@ -9,7 +9,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -20,6 +20,7 @@ import torch.nn.functional as F
 import torchvision.transforms.v2 as v2
 from torch import Tensor, nn
 
+from .architecture import build as build_stack
 from .data import CLASSES, load_cifar10
 from .errors import InputError
 from .evaluate import confusion_matrix
@@ -44,6 +45,15 @@ PAD = 4
 # A loss this far above guessing (ln 10 ≈ 2.3) only comes from steps that overshoot: the run has diverged
 # (with ReLUs it would otherwise go on as a dead network that answers one class, rather than reach NaN).
 DIVERGED_LOSS = 10 * math.log(len(CLASSES))
+# The architecture explorer's stack, as the trainer takes it: at most this many layers, and no more parameters or
+# multiply-adds per image than the largest preset (3 layers of 32, 64, 128 filters 5×5: ≈ 29 million multiply-adds)
+# allows for, rounded up, so that a step takes what the largest preset's step takes and the run fits its budget.
+MAX_STACK_LAYERS = 10
+MAX_STACK_PARAMETERS = 2_000_000
+MAX_STACK_MACS = 30_000_000
+STACK_KINDS = ("conv", "maxpool", "fc")
+
+Layers = tuple[tuple[str, int, int, int, int], ...]  # (kind, n or N, k, s, p); 0 where the kind has no such number
 
 Data = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -64,9 +74,12 @@ class LiveConfig:
     augment: bool = True  # random crop (4-pixel padding) and horizontal flip
     seed: int = 0
     max_steps: int = MAX_STEPS
+    stack: Layers = ()  # the architecture explorer's stack (see stack_from_builder) instead of layers, width, kernel_size
 
     def validate(self) -> None:
         """Raise InputError (translated) for a setting outside what the page offers."""
+        if self.stack and stack_from_builder(_as_specs(self.stack)) != self.stack:
+            raise InputError("live.err_stack_layers", layers=len(self.stack), most=MAX_STACK_LAYERS)
         choices = {"layers": LAYERS, "width": WIDTHS, "kernel_size": KERNEL_SIZES, "activation": tuple(ACTIVATIONS),
                    "optimizer": OPTIMIZERS, "batch_size": BATCH_SIZES}
         for name, allowed in choices.items():
@@ -162,8 +175,84 @@ def _load_subset(source: str | Path | None) -> Data:
     return parts  # type: ignore[return-value]
 
 
+def _as_specs(stack: Layers) -> list[dict[str, object]]:
+    return [{"kind": kind, "units": units or None, "k": k or None, "s": s, "p": p} for kind, units, k, s, p in stack]
+
+
+def stack_from_builder(specs: Sequence[Mapping[str, object]], channels: int = 3, height: int = 32,
+                       width: int = 32) -> Layers:
+    """The architecture explorer's rows (kind, units, k, s, p, as its builder takes them) as a LiveConfig.stack.
+
+    InputError (translated) says why a stack cannot be trained here: an input other than 32×32×3, a row the builder
+    itself refuses, no convolution, a last fully connected layer without one neuron per class, too many layers, too
+    many parameters or multiply-adds. Without fully connected rows the trainer adds the classifier (linear, 10 outputs).
+    """
+    if (channels, height, width) != (3, 32, 32):
+        raise InputError("live.err_stack_input", c=channels, h=height, w=width)
+    if len(specs) > MAX_STACK_LAYERS:
+        raise InputError("live.err_stack_layers", layers=len(specs), most=MAX_STACK_LAYERS)
+    trace = build_stack(specs, channels, height, width)
+    if trace.error is not None:
+        raise trace.error
+    kinds = [str(spec.get("kind")) for spec in specs]
+    if "conv" not in kinds:
+        raise InputError("live.err_stack_no_conv")
+    if "fc" in kinds and trace.output_shape != (len(CLASSES),):
+        raise InputError("live.err_stack_classes", n=trace.output_shape[0], classes=len(CLASSES))
+    parameters, macs = trace.parameters, trace.multiply_adds
+    if "fc" not in kinds:  # the classifier the trainer adds
+        features = math.prod(trace.output_shape)
+        parameters, macs = parameters + features * len(CLASSES) + len(CLASSES), macs + features * len(CLASSES)
+    if parameters > MAX_STACK_PARAMETERS:
+        raise InputError("live.err_stack_parameters", parameters=parameters, most=MAX_STACK_PARAMETERS)
+    if macs > MAX_STACK_MACS:
+        raise InputError("live.err_stack_macs", macs=macs, most=MAX_STACK_MACS)
+    layers = []
+    for row in (row for row in trace.rows if row.layer.kind in ("conv", "maxpool", "linear")):
+        layer = row.layer
+        if layer.kind == "linear":
+            layers.append(("fc", layer.out_features, 0, 0, 0))
+        else:
+            layers.append((layer.kind, layer.out_channels, layer.kernel[0], layer.stride[0], layer.padding[0]))
+    return tuple(layers)
+
+
+def _stack_model(config: LiveConfig) -> nn.Sequential:
+    """The explorer's stack: every convolution and every fully connected layer but the last followed by the activation."""
+    modules: list[nn.Module] = []
+    channels, size = 3, 32
+    fcs = [i for i, layer in enumerate(config.stack) if layer[0] == "fc"]
+    features = None
+    for i, (kind, units, k, s, p) in enumerate(config.stack):
+        if kind == "conv":
+            modules += [nn.Conv2d(channels, units, k, stride=s, padding=p), ACTIVATIONS[config.activation]()]
+            channels, size = units, (size + 2 * p - k) // s + 1
+        elif kind == "maxpool":
+            modules.append(nn.MaxPool2d(k, stride=s, padding=p))
+            size = (size + 2 * p - k) // s + 1
+        else:
+            if features is None:
+                modules.append(nn.Flatten())
+                features = channels * size * size
+            modules.append(nn.Linear(features, units))
+            features = units
+            if i != fcs[-1]:
+                modules.append(ACTIVATIONS[config.activation]())
+    if features is None:
+        modules += [nn.Flatten(), nn.Linear(channels * size * size, len(CLASSES))]
+    return nn.Sequential(*modules)
+
+
+def first_conv(model: nn.Module) -> nn.Conv2d:
+    """The model's first convolution: the filters the page draws."""
+    return next(module for module in model.modules() if isinstance(module, nn.Conv2d))
+
+
 def build_model(config: LiveConfig) -> nn.Sequential:
-    """conv(k, same padding) → activation → max pool 2, `layers` times (width, 2×width, 4×width filters), then linear."""
+    """conv(k, same padding) → activation → max pool 2, `layers` times (width, 2×width, 4×width filters), then linear;
+    or, with config.stack, the architecture explorer's stack."""
+    if config.stack:
+        return _stack_model(config)
     blocks: list[nn.Module] = []
     channels, size = 3, 32
     for i in range(config.layers):
@@ -239,7 +328,7 @@ def train(
     steps_per_epoch = max(len(train_x) // config.batch_size, 1)
     total = min(config.epochs * steps_per_epoch, config.max_steps)
     eval_every = max(steps_per_epoch // 2, 1)
-    first_conv = model[0]
+    first = first_conv(model)
     losses: list[float] = []
     evaluations: list[tuple[int, float]] = []
     start = time.monotonic()
@@ -253,7 +342,7 @@ def train(
         if probe_x is not None:
             with torch.no_grad():
                 probabilities = torch.softmax(model(probe_x), dim=1)[0].numpy()
-        filters = first_conv.weight.detach().permute(0, 2, 3, 1).numpy().copy()
+        filters = first.weight.detach().permute(0, 2, 3, 1).numpy().copy()
         return LiveProgress(step, total, step / steps_per_epoch, elapsed, max(min(by_steps, config.time_budget - elapsed), 0.0),
                             tuple(losses), tuple(evaluations), filters, probabilities)
 

@@ -8,6 +8,7 @@ its priority; a thread per slot starts it, relays its snapshots and kills it if 
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import logging
 import multiprocessing
@@ -298,4 +299,9 @@ def _from_child(config: LiveConfig, result: LiveResult, state: dict[str, np.ndar
 def registry() -> RunRegistry:
     """The server's one registry; $CNN_COURSE_TRAIN_SLOTS runs at once (default: default_slots())."""
     slots = os.environ.get(SLOTS_ENV)
-    return RunRegistry(slots=int(slots) if slots and slots.isdigit() else None)
+    runs = RunRegistry(slots=int(slots) if slots and slots.isdigit() else None)
+    # Each running run's stop Event is five named semaphores; a server that exits with runs under way would leave them
+    # to the resource tracker ("leaked semaphore objects"): stop the runs first, so that every Event is released.
+    # (atexit runs this before multiprocessing's own exit handler, registered when it was imported.)
+    atexit.register(runs.close)
+    return runs

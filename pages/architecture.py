@@ -152,6 +152,8 @@ def _builder() -> Trace | None:
     )
     st.caption(t("arch.builder_help"))
     specs = edited.astype(object).where(edited.notna(), None).to_dict("records")
+    # For "Train a network", which can train it: not a widget's state, so it outlives this page's widgets.
+    st.session_state.arch_stack = {"specs": specs, "input": (int(channels), int(height), int(width))}
     try:
         return build(specs, channels, height, width)
     except InputError as error:  # the input size itself

@@ -13,10 +13,11 @@ from PIL import Image
 
 from cnn_core import InputError
 from cnn_core.data import CLASSES
-from cnn_core.live import DIVERGED_LOSS, LiveConfig, binned, filter_image, load_subset, train
+from cnn_core.live import DIVERGED_LOSS, MAX_SECONDS, LiveConfig, binned, filter_image, load_subset, train
 from tests.conftest import DATA, encode
 
-TINY = LiveConfig(layers=1, width=8, batch_size=32, epochs=2, learning_rate=0.003)
+# The longest time budget: on a starved machine the run must still end by its steps ("finished"), not by the clock.
+TINY = LiveConfig(layers=1, width=8, batch_size=32, epochs=2, learning_rate=0.003, time_budget=MAX_SECONDS)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,10 @@ def test_short_run_learns_and_keeps_the_progress_contract(small) -> None:
     assert np.mean(result.losses[-10:]) < 0.85 * np.mean(result.losses[:5])  # the loss falls
     assert reports[0].step == 0 and reports[-1].step == len(result.losses) == reports[-1].total_steps
     assert [p.step for p in reports] == sorted(p.step for p in reports)
-    assert max(np.diff(stamps), default=0) < 1.0  # at least once a second
+    # At least once a second: a longer gap only where one step or one chunk of evaluation took that long by itself
+    # (a starved machine), never over several steps that went unreported.
+    for before, after, gap in zip(reports, reports[1:], np.diff(stamps)):
+        assert gap < 1.0 or after.step - before.step <= 1, (before.step, after.step, gap)
     assert reports[-1].filters.shape == (8, 3, 3, 3) and reports[-1].probe.shape == (10,)
     assert not np.array_equal(reports[0].filters, reports[-1].filters)  # the first layer learned
     assert reports[-1].probe == pytest.approx(result.predict(probe[None])[0], abs=1e-6)
@@ -152,3 +156,68 @@ def test_sessions_arriving_together_decode_the_data_once(monkeypatch) -> None:
     for thread in threads:
         thread.join()
     assert len(calls) == 1 and len(got) == 8 and all(g is got[0] for g in got)
+
+
+VGG_START = [("conv", 32, 3, 1, 1), ("conv", 32, 3, 1, 1), ("maxpool", None, 2, 2, 0), ("conv", 64, 3, 1, 1),
+             ("conv", 64, 3, 1, 1), ("maxpool", None, 2, 2, 0), ("fc", 256, None, None, None), ("fc", 10, None, None, None)]
+
+
+def specs(rows) -> list[dict]:
+    """Builder rows (kind, n/N, k, s, p) as the architecture explorer's table gives them."""
+    return [dict(zip(("kind", "units", "k", "s", "p"), row)) for row in rows]
+
+
+@pytest.mark.parametrize("rows", [
+    VGG_START,
+    [("conv", 16, 3, 2, None), ("conv", 32, 3, 2, 0), ("maxpool", None, 3, 2, None), ("fc", 10, None, None, None)],
+    [("maxpool", None, 2, None, None), ("conv", 8, 5, 1, 2), ("conv", 12, 3, 3, 1)],  # no classifier: the trainer adds it
+    [("conv", 6, 5, 1, 0), ("maxpool", None, 2, 2, 0), ("conv", 16, 5, 1, 0), ("maxpool", None, 2, 2, 0),
+     ("fc", 120, None, None, None), ("fc", 84, None, None, None), ("fc", 10, None, None, None)],
+])
+def test_the_explorers_stack_becomes_a_model_with_the_builders_shapes(rows) -> None:
+    from cnn_core.architecture import build
+    from cnn_core.live import build_model, first_conv, stack_from_builder
+
+    stack = stack_from_builder(specs(rows))
+    config = LiveConfig(stack=stack, activation="gelu")
+    config.validate()
+    model = build_model(config)
+    shapes = []
+    for module in model:
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.MaxPool2d, torch.nn.Linear)):
+            module.register_forward_hook(lambda m, i, out: shapes.append(tuple(out.shape[1:])))
+    assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+    expected = [row.shape for row in build(specs(rows), 3, 32, 32).rows if row.layer.kind in ("conv", "maxpool", "linear")]
+    added = [] if rows[-1][0] == "fc" else [(10,)]
+    assert shapes == expected + added
+    assert sum(isinstance(m, torch.nn.GELU) for m in model) == sum(r[0] == "conv" for r in rows) + max(sum(r[0] == "fc" for r in rows) - 1, 0)
+    assert first_conv(model).out_channels == next(r[1] for r in rows if r[0] == "conv")
+
+
+@pytest.mark.parametrize(("rows", "shape", "key"), [
+    (VGG_START, (1, 32, 32), "live.err_stack_input"),
+    (VGG_START, (3, 28, 28), "live.err_stack_input"),
+    ([("maxpool", None, 2, 2, 0), ("fc", 10, None, None, None)], (3, 32, 32), "live.err_stack_no_conv"),
+    (VGG_START[:-1], (3, 32, 32), "live.err_stack_classes"),  # ends with 256 neurons, not one per class
+    ([("conv", 128, 3, 1, 1), ("conv", 128, 3, 1, 1)], (3, 32, 32), "live.err_stack_macs"),
+    ([("conv", 8, 3, 1, 1), ("fc", 300, None, None, None), ("fc", 10, None, None, None)], (3, 32, 32), "live.err_stack_parameters"),
+    ([("conv", 8, 3, 1, 1)] * 11, (3, 32, 32), "live.err_stack_layers"),
+    ([("conv", 8, 3, 2, 0)] * 5, (3, 32, 32), "arch.err_does_not_fit"),  # the builder's own reason: 1×1 cannot take k = 3
+    ([("conv", 8, None, 1, 0)], (3, 32, 32), "arch.err_cell_empty"),
+])
+def test_a_stack_that_does_not_fit_says_why(rows, shape, key) -> None:
+    from cnn_core.live import stack_from_builder
+
+    with pytest.raises(InputError) as refused:
+        stack_from_builder(specs(rows), *shape)
+    assert refused.value.key == key
+    assert refused.value.message("es") != refused.value.message("en")  # translated in both languages
+
+
+def test_the_explorers_stack_trains(small) -> None:
+    from cnn_core.live import stack_from_builder
+
+    stack = stack_from_builder(specs([("conv", 6, 3, 1, 1), ("maxpool", None, 2, None, None), ("fc", 10, None, None, None)]))
+    result = train(LiveConfig(stack=stack, batch_size=32, epochs=1, time_budget=MAX_SECONDS), small)
+    assert result.status == "finished" and result.progress.filters.shape == (6, 3, 3, 3)
+    assert np.mean(result.losses[-10:]) < np.mean(result.losses[:5])

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from tests.conftest import ROOT
 from tests.test_load_smoke import loadtest
 
 
@@ -36,3 +39,20 @@ def test_a_fragment_rerun_asks_for_that_fragment() -> None:
     state = student._client_state("page", "", fragment_id="f1", auto=True)
     assert state.fragment_id == "f1" and state.is_auto_rerun
     assert not student._client_state("page", "", fragment_id="f1").is_auto_rerun  # a click in a fragment
+
+
+def _benchmark_live():
+    spec = importlib.util.spec_from_file_location("benchmark_live", ROOT / "scripts" / "benchmark_live.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_queued_run_is_polled_seldom_and_an_ended_run_never() -> None:
+    """Over the websocket, one training slot: the polls of a waiting run are rare and tiny, a running run's stay under
+    its budget (its figures travel as float32 arrays, hover text formatted by Plotly), an ended run has no timer."""
+    costs = _benchmark_live().polling_costs(reruns=3, lang="es")
+    waiting, running = costs["waiting"], costs["running"]
+    assert waiting["polls"] == 2 and waiting["interval_s"] >= 3 and waiting["max_bytes"] < 4_000, waiting
+    assert running["polls"] == 3 and running["interval_s"] == 1 and 3_000 < running["max_bytes"] < 15_000, running
+    assert not costs["ended"]["timer"] and costs["ended"]["final_bytes"] < 50_000, costs["ended"]

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cnn_core.i18n import catalogue, format_number, format_percent
-from cnn_core.live import LiveConfig, build_model, load_subset
+from cnn_core.live import LiveConfig, build_model, load_subset, stack_from_builder
 from cnn_core.model import count_parameters
 from cnn_core.runs import registry
 from tests.conftest import open_app
@@ -124,3 +124,35 @@ def test_a_queued_run_shows_its_place_then_trains() -> None:
             busy.stop(blocker)
         if "at" in locals():
             busy.stop(at.session_state["lv_run"])
+
+
+@pytest.mark.parametrize("lang", ["es", "en"])
+def test_the_architecture_explorers_stack_is_offered_when_it_fits(lang: str) -> None:
+    words = catalogue(lang)
+    at = open_app("pages/architecture.py", lang)
+    at.selectbox(key="arch_net").set_value("custom").run()  # the builder opens on LeNet-5, 1×32×32: gray images
+    at.switch_page(PAGE).run()
+    assert not at.exception and not any(r.key == "lv_net" for r in at.radio)
+    why = next(m.value for m in at.info if m.value.startswith(words["live.stack_unfit"].split("{")[0]))
+    assert "1×32×32" in why
+    at.switch_page("pages/architecture.py").run()
+    at.selectbox(key="arch_net").set_value("custom").run()
+    at.selectbox(key="arch_start").set_value("stride").run()  # 3×32×32, convolutions with stride 2, then 10 neurons
+    at.switch_page(PAGE).run()
+    at.radio(key="lv_net").set_value("builder").run()
+    assert not at.exception and at.select_slider(key="lv_layers").disabled
+    stack = stack_from_builder([{"kind": "conv", "units": 16, "k": 3, "s": 2, "p": 0}, {"kind": "conv", "units": 32, "k": 3, "s": 2, "p": 0},
+                                {"kind": "maxpool", "units": None, "k": 3, "s": 2, "p": 0}, {"kind": "fc", "units": 10}])
+    parameters = format_number(count_parameters(build_model(LiveConfig(stack=stack))), lang)
+    assert any(m.value.startswith(words["live.stack_network"][:8]) and parameters in m.value for m in at.markdown)
+    for key, value in {"lv_batch": 128, "lv_epochs": 1}.items():
+        next(w for kind in ("select_slider", "slider") for w in at.get(kind) if w.key == key).set_value(value)
+    at.run()
+    at.button(key="lv_train").click().run()
+    view = registry().poll(at.session_state["lv_run"])
+    try:
+        assert view.config.stack == stack
+    finally:
+        registry().stop(view.run_id)
+    at.radio(key="lv_net").set_value("preset").run()
+    assert not at.select_slider(key="lv_layers").disabled

@@ -6,6 +6,9 @@ and with the module-level fakes below, which a fresh process can import.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -13,8 +16,9 @@ import numpy as np
 import pytest
 
 from cnn_core import InputError
-from cnn_core.live import LiveConfig, load_subset
-from cnn_core.runs import RunRegistry
+from cnn_core.live import MAX_SECONDS, LiveConfig, load_subset
+from cnn_core.runs import SLOTS_ENV, RunRegistry
+from tests.conftest import ROOT
 
 
 class Gate:
@@ -133,10 +137,11 @@ def test_real_runs_share_one_slot() -> None:
     data = (train_x[::10], train_y[::10], test_x[::10], test_y[::10])
     registry = RunRegistry(slots=1)
     try:
-        config = LiveConfig(layers=1, width=4, batch_size=32, epochs=1)
+        # The longest budget and a generous wait: on a starved machine both runs still end by their steps, "finished".
+        config = LiveConfig(layers=1, width=4, batch_size=32, epochs=1, time_budget=MAX_SECONDS)
         ids = [registry.submit(config, data, probe=test_x[0]) for _ in range(2)]
         assert registry.poll(ids[1]).status == "waiting"
-        wait_for(lambda: all(registry.poll(i).done for i in ids), timeout=60)
+        wait_for(lambda: all(registry.poll(i).done for i in ids), timeout=4 * MAX_SECONDS)
         results = [registry.poll(i).result for i in ids]
         assert [r.status for r in results] == ["finished", "finished"]
         assert results[0].losses == results[1].losses  # same seed, same data: the same run
@@ -215,3 +220,31 @@ def test_a_failing_or_stubborn_process_is_reported_killed_and_the_queue_goes_on(
         assert registry.poll(run).result is None and registry.counts() == (0, 0)
     finally:
         registry.close()
+
+
+EXIT_MID_RUN = """
+import sys, time
+from cnn_core.live import LiveConfig, load_subset
+from cnn_core.runs import registry
+
+if __name__ == "__main__":
+    data = tuple(part[::10] for part in load_subset())
+    runs = registry()
+    first = runs.submit(LiveConfig(layers=1, width=4, epochs=30), data)
+    runs.submit(LiveConfig(layers=1, width=4, epochs=1), data)  # and one waiting
+    deadline = time.monotonic() + 200
+    while runs.poll(first).progress is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    print("training", runs.poll(first).status, flush=True)
+"""
+
+
+def test_a_server_that_exits_mid_run_releases_its_semaphores(tmp_path) -> None:
+    """Exiting with a run under way (a server shut down during a lesson) leaves no semaphore to the resource tracker."""
+    script = tmp_path / "exit_mid_run.py"
+    script.write_text(EXIT_MID_RUN)
+    done = subprocess.run([sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), SLOTS_ENV: "1"})
+    assert done.returncode == 0 and "training running" in done.stdout, done.stderr[-2000:]
+    assert "leaked" not in done.stderr, done.stderr[-2000:]
