@@ -397,12 +397,14 @@ class _Prepared(go.Figure):
         return self._sent
 
 
-def _restyled(figure: go.Figure, separators: str, presenter: bool) -> go.Figure:
-    """The figure with Plotly's separators of the session's language, larger in presenter mode (a copy when it changes)."""
+def _restyled(figure: go.Figure, separators: str, presenter: bool, shared: bool = True) -> go.Figure:
+    """The figure with Plotly's separators of the session's language, larger in presenter mode (a copy when it changes;
+    a figure the page made itself gets its separators in place)."""
     # Plotly's own numbers (ticks, hover, %{x:.2f}) as the language writes them; unset is Plotly's ".," (English)
     if (figure.layout.separators or SEPARATORS["en"]) != separators:
-        figure = go.Figure(figure, _validate=False)  # shared between sessions (ui.figures): change a copy; already valid
-        figure.layout.separators = separators
+        if shared:
+            figure = go.Figure(figure, _validate=False)  # shared between sessions (ui.figures): change a copy; already valid
+        figure.layout.separators = separators  # the same on every rerun: harmless on a figure a page keeps
     if presenter:
         height = figure.layout.height
         figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): resize a copy
@@ -428,7 +430,7 @@ def plot(figure, key: str, where=None, alt: str | None = None, **options):
         sent, title = prepared[separators, presenter]
     else:
         title = _title_text(figure) if alt is None else None
-        sent = _restyled(figure, separators, presenter)
+        sent = _restyled(figure, separators, presenter, shared=False)
     return (where or st).plotly_chart(sent, key=key, config=_chart_config(key), alt=alt or title, **options)
 
 
