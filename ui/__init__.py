@@ -16,6 +16,7 @@ from .common import (
     network_saliency,
     num,
     pct,
+    per_session,
     plot,
     presenter_mode,
     relink,
@@ -44,7 +45,8 @@ from .figures import (
 from .pixelmap import MapImage, keep_pixel, map_image, pixel_map, rgb_image
 
 __all__ = [
-    "Setting", "bounded_number", "checked_upload", "index_ranges", "latex_number", "num", "pct", "plot", "presenter_mode", "relink", "say_if_page_unknown",
+    "Setting", "bounded_number", "checked_upload", "index_ranges", "latex_number", "num", "pct", "per_session", "plot", "presenter_mode", "relink",
+    "say_if_page_unknown",
     "set_link_value", "share_in_url", "take_click", "keep_pixel", "map_image", "pixel_map", "rgb_image", "working_image",
     "bar_figure", "editable", "heatmap_figure", "image_figure", "image_picker", "labels", "language_selector", "map_figure",
     "matrix_figure", "mosaic_figure", "network_layers", "network_logits", "network_maps", "network_ready", "product_figure", "show_error", "t",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -372,6 +374,32 @@ def presenter_mode() -> bool:
         # server (theme.baseFontSize), not per session; its text is sized in rem, so the root's size scales it all.
         st.html("<style>html { font-size: 22px; }</style>")
     return on
+
+
+_PER_SESSION: OrderedDict[tuple, object] = OrderedDict()
+_PER_SESSION_LOCK = threading.Lock()
+_PER_SESSION_ENTRIES = 1024  # a class of 60 in two languages many times over; small objects
+
+
+def per_session(build, *key: object):
+    """build() made once per session and `key`, then the same object on every rerun of that session.
+
+    For objects a session may reuse but must not share with another (Streamlit's pages carry per-run state).
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return build()
+    full = (ctx.session_id, build.__module__, build.__qualname__, *key)
+    with _PER_SESSION_LOCK:
+        if full in _PER_SESSION:
+            _PER_SESSION.move_to_end(full)
+            return _PER_SESSION[full]
+    value = build()
+    with _PER_SESSION_LOCK:
+        _PER_SESSION[full] = value
+        while len(_PER_SESSION) > _PER_SESSION_ENTRIES:
+            _PER_SESSION.popitem(last=False)
+    return value
 
 
 def _chart_config(key: str) -> dict:
