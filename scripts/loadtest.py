@@ -691,7 +691,7 @@ async def run_load_async(sessions: int, base_url: str, *, pid: int | None = None
     students = [Student(i, base_url, lang) for i in range(sessions)]
     images = [png_bytes(seed + i) for i in range(sessions)]
     coaches = [Student(sessions + i, base_url, lang) for i in range(trainers)]
-    start = time.perf_counter()
+    start, client_cpu = time.perf_counter(), time.process_time()
     tasks = [asyncio.create_task(_visit(s, None, ramp * i / max(trainers, 1) / 2, step_timeout, 0.0, seed, train_seconds))
              for i, s in enumerate(coaches)]  # the trainers press Train first, so the others meet the runs under way
     tasks += [asyncio.create_task(_visit(s, images[i], ramp * i / max(sessions, 1), step_timeout, think, seed + i))
@@ -701,6 +701,8 @@ async def run_load_async(sessions: int, base_url: str, *, pid: int | None = None
         task.cancel()
     await asyncio.gather(*pending, return_exceptions=True)
     results["wall_s"] = time.perf_counter() - start
+    # The students' side (decoding every message, here on the same cores as the server; in a class, their laptops).
+    results["client_cpu_s"] = time.process_time() - client_cpu
     results["loadavg_end"] = os.getloadavg()
     if pid:
         sampler.cancel()
@@ -828,6 +830,8 @@ def report(results: dict) -> str:
     if results.get("server_cpu_s") is not None:
         lines.append(f"server CPU          {results['server_cpu_s']:.1f} s, "
                      f"{results.get('server_cpu_ms_per_rerun', 0):.0f} ms per rerun")
+    if results.get("client_cpu_s") is not None:
+        lines.append(f"client CPU          {results['client_cpu_s']:.1f} s (this script's students, on the same cores)")
     lines += [
         f"wall time           {results['wall_s']:.1f} s (think {results['think_s']} s, ramp {results['ramp_s']} s); "
         f"received {results['received_mb']:.1f} MB",
