@@ -40,6 +40,7 @@ from ui import (
     t,
     working_image,
 )
+from ui.caching import BY_CONTENT
 from ui.common import current_language
 from ui.downloads import array_download
 from ui.figures import window_figure
@@ -211,6 +212,14 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
     st.markdown(t("pg.sum_check", total=num(total, significant=6), value=num(value, significant=6), row=row, col=col, verdict=verdict))
 
 
+@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_CONTENT)
+def _feature_map(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int, dilation: int) -> np.ndarray:
+    """convolve(...), computed once for every student who follows the same link; read-only (the cache's own array)."""
+    fmap = convolve(image, kernel, stride, padding, dilation)
+    fmap.flags.writeable = False
+    return fmap
+
+
 linked = share_in_url("playground", {
     "pg_sample": Setting(str, SAMPLES), "pg_mode": Setting(str, ("gray", "rgb")), "pg_side": Setting(int, RESOLUTIONS),
     "pg_kernel": Setting(str, KERNELS + ("custom",)), "pg_ksize": Setting(int, tuple(range(1, MAX_KERNEL_SIZE + 1, 2))),
@@ -273,7 +282,7 @@ if kernel is not None:
     try:
         steps = {"rows": size_steps(image.shape[0], kernel.shape[0], stride, padding, dilation),
                  "cols": size_steps(image.shape[1], kernel.shape[1], stride, padding, dilation)}
-        fmap = convolve(image, kernel, stride, padding, dilation)
+        fmap = _feature_map(image, kernel, stride, padding, dilation)
     except InputError as caught:
         error = caught
 
