@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import encode, feature_map, shot, streamlit_server, wait_idle
@@ -203,3 +204,22 @@ def test_a_phone_shows_the_whole_confusion_matrix(server: str, browser: Browser)
             shot(page, f"phone_390_confusion_{lang}")
         finally:
             page.context.close()
+
+
+@pytest.mark.parametrize(("path", "width", "height", "presenter"), [
+    ("/conv_layer", 390, 844, False), ("/softmax_loss", 390, 844, False), ("/parameters", 390, 844, False),
+    ("/", 1280, 720, True), ("/denoising", 1280, 720, True), ("/network_training", 1280, 720, True),
+    ("/softmax_loss", 1280, 720, True), ("/conv_layer", 1280, 720, True),
+])
+def test_no_chart_title_runs_off_its_chart(server: str, browser: Browser, path: str, width: int, height: int,
+                                           presenter: bool) -> None:
+    """Titles found cut on a phone and on a projector: ui.plot wraps every long title."""
+    page = _open(browser, server + f"{path}?lang=es" + ("&presenter=1" if presenter else ""), width, height,
+                 **({} if presenter else {"is_mobile": True, "has_touch": True}))
+    try:
+        expect(page.locator(".stPlotlyChart .gtitle").first).to_be_attached(timeout=90_000)
+        wait_idle(page)
+        page.wait_for_timeout(1500)  # charts further down draw a moment later
+        assert not page.evaluate(_TITLES_CUT), page.evaluate(_TITLES_CUT)
+    finally:
+        page.context.close()

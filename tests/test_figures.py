@@ -149,3 +149,13 @@ def test_a_shared_figure_is_sent_prepared_for_each_language_and_view(monkeypatch
     at.toggle(key="presenter").set_value(False).run()
     at.selectbox(key="lang").set_value("en").run()
     assert specs() and all("separators" not in spec["layout"] for spec in specs().values())
+
+
+def test_long_titles_wrap_between_words_and_tags_do_not_count() -> None:
+    from ui.common import wrap_title
+
+    assert wrap_title("= Productos elemento a elemento de la ventana", 26) == "= Productos elemento a<br>elemento de la ventana"
+    assert wrap_title("p<sub>i</sub> con T = 1", 10) == "p<sub>i</sub> con T =<br>1"  # "pi con T =" shows 10 characters
+    assert wrap_title("short", 36) == "short" and wrap_title("a<br>bb cc", 3) == "a<br>bb<br>cc"
+    wrapped = wrap_title("Probabilidades con T = 1 para las diez clases del conjunto de prueba", 36)
+    assert wrap_title(wrapped, 36) == wrapped and all(len(line) <= 36 for line in wrapped.split("<br>"))

@@ -425,14 +425,46 @@ class _Prepared(go.Figure):
         return self._sent
 
 
+# Plotly never wraps a title: one longer than its chart is cut at both ends. Characters a title line may hold in the
+# narrowest chart it gets (a third of a laptop screen, a phone, a third of a projector with the presenter's larger font).
+TITLE_CHARACTERS = {False: 36, True: 26}
+
+
+def wrap_title(text: str, width: int) -> str:
+    """`text` with <br> between words so that no line shows more than `width` characters (tags do not count)."""
+    lines = []
+    for line in re.split(r"<br\s*/?>", text):
+        current, shown = "", 0
+        for word in line.split(" "):
+            length = len(re.sub(r"<[^>]+>", "", word))
+            if current and shown + 1 + length > width:
+                lines.append(current)
+                current, shown = word, length
+            else:
+                current, shown = (f"{current} {word}", shown + 1 + length) if current else (word, length)
+        lines.append(current)
+    return "<br>".join(lines)
+
+
 def _restyled(figure: go.Figure, separators: str, presenter: bool, shared: bool = True) -> go.Figure:
-    """The figure with Plotly's separators of the session's language, larger in presenter mode (a copy when it changes;
-    a figure the page made itself gets its separators in place)."""
+    """The figure with Plotly's separators of the session's language, its title wrapped to fit, larger in presenter mode
+    (a copy when it changes; a figure the page made itself gets its separators and title in place)."""
     # Plotly's own numbers (ticks, hover, %{x:.2f}) as the language writes them; unset is Plotly's ".," (English)
     if (figure.layout.separators or SEPARATORS["en"]) != separators:
         if shared:
             figure = go.Figure(figure, _validate=False)  # shared between sessions (ui.figures): change a copy; already valid
+            shared = False
         figure.layout.separators = separators  # the same on every rerun: harmless on a figure a page keeps
+    title = figure.layout.title.text
+    if title:
+        wrapped = wrap_title(title, TITLE_CHARACTERS[presenter])
+        if wrapped != title:
+            if shared:
+                figure = go.Figure(figure, _validate=False)
+            extra = wrapped.count("<br>") - title.count("<br>")
+            figure.layout.title.text = wrapped  # idempotent: a wrapped title wraps to itself
+            if figure.layout.margin.t is not None and extra > 0:  # room above the plot for the added lines
+                figure.layout.margin.t = figure.layout.margin.t + extra * (30 if presenter else 22)
     if presenter:
         height = figure.layout.height
         figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): resize a copy
