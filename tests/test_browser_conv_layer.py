@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.conftest import open_page, tall_shot, wait_idle
@@ -26,7 +28,7 @@ def test_play_the_sliding_window_and_inspect_a_value(server: str, page: Page) ->
     row = page.get_by_label("Output row")
     before = row.input_value()
     page.get_by_role("heading", name="One value, computed in front of you").scroll_into_view_if_needed()
-    chart = page.locator(".stPlotlyChart").filter(has_text="click a value")
+    chart = page.locator(".stPlotlyChart").filter(has_text=re.compile(r"click a\s*value"))  # the title, wrapped by ui.plot
     chart.scroll_into_view_if_needed()
     box = chart.locator(".nsewdrag").first.bounding_box()
     assert box is not None

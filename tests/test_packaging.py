@@ -10,7 +10,8 @@ from importlib.metadata import packages_distributions
 
 from tests.conftest import ROOT
 
-FIRST_PARTY = {"cnn_core", "ui", "tests"}
+# The packages, and the scripts one another imports from their own folder (benchmark_live.py uses loadtest.py's students).
+FIRST_PARTY = {"cnn_core", "ui", "tests"} | {path.stem for folder in ("scripts", "deploy") for path in (ROOT / folder).glob("*.py")}
 
 
 def _imported(paths: list) -> set[str]:
