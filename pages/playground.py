@@ -41,10 +41,10 @@ from ui import (
     working_image,
 )
 from ui.caching import BY_CONTENT
-from ui.common import current_language
+from ui.common import current_language, keep_pixel
 from ui.downloads import array_download
 from ui.figures import window_figure
-from ui.pixelmap import keep_pixel, map_image, pixel_map, rgb_image
+from ui.pixelmap import map_image, pixel_map, rgb_image
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
 CHANNELS = ("R", "G", "B")

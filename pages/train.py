@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-from PIL import Image
 
 from cnn_core import InputError
 from cnn_core.live import (
@@ -32,7 +29,7 @@ from cnn_core.model import CLASSES, count_parameters, preprocess
 from cnn_core.runs import RunView, registry
 from ui import Setting, heatmap_figure, image_picker, labels, num, pct, plot, share_in_url, show_error, t
 from ui.common import SEPARATORS, current_language
-from ui.figures import NO_TEMPLATE
+from ui.figures import NO_TEMPLATE, encode_image
 
 DEFAULT = LiveConfig()
 RATES = (0.0001, 0.0003, 0.001, 0.002, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
@@ -167,10 +164,7 @@ def _probabilities(probabilities: np.ndarray, title: str) -> go.Figure:
 
 def _png(pixels: np.ndarray, scale: int) -> bytes:
     """An RGB uint8 image as PNG bytes, each pixel a scale×scale square."""
-    buffer = io.BytesIO()
-    image = Image.fromarray(pixels)
-    (image.resize((image.width * scale, image.height * scale), Image.NEAREST) if scale > 1 else image).save(buffer, format="PNG")
-    return buffer.getvalue()
+    return encode_image(np.asarray(pixels).repeat(scale, axis=0).repeat(scale, axis=1))
 
 
 def _drawings(view: RunView) -> dict:

@@ -6,6 +6,7 @@ from .common import (
     checked_upload,
     image_picker,
     index_ranges,
+    keep_pixel,
     labels,
     language_selector,
     latex_number,
@@ -42,7 +43,7 @@ from .figures import (
     product_figure,
     slices_figure,
 )
-from .pixelmap import MapImage, keep_pixel, map_image, pixel_map, rgb_image
+from .pixelmap import MapImage, map_image, pixel_map, rgb_image
 
 __all__ = [
     "Setting", "bounded_number", "checked_upload", "index_ranges", "latex_number", "num", "pct", "per_session", "plot", "presenter_mode", "relink",

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import threading
 import weakref
+from collections import OrderedDict
 
 import numpy as np
 
@@ -39,3 +41,25 @@ def array_digest(array: np.ndarray) -> bytes:
 
 
 BY_CONTENT = {np.ndarray: array_digest}
+
+
+class BoundedCache:
+    """A thread-safe mapping that forgets its least recently used entries beyond `entries`."""
+
+    def __init__(self, entries: int) -> None:
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self._entries = entries
+
+    def get(self, key: object) -> object | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: object, value: object) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._entries:
+                self._items.popitem(last=False)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -22,7 +20,7 @@ from cnn_core import ImageError, InputError, LoadedImage, open_image, resize_to,
 from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_language, translate
 from cnn_core.images import SAMPLES
 
-from .caching import BY_CONTENT
+from .caching import BY_CONTENT, BoundedCache
 
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
 SEPARATORS = {"es": ",.", "en": ".,"}  # Plotly's decimal then thousands separator
@@ -376,9 +374,7 @@ def presenter_mode() -> bool:
     return on
 
 
-_PER_SESSION: OrderedDict[tuple, object] = OrderedDict()
-_PER_SESSION_LOCK = threading.Lock()
-_PER_SESSION_ENTRIES = 1024  # a class of 60 in two languages many times over; small objects
+_PER_SESSION = BoundedCache(1024)  # a class of 60 in two languages many times over; small objects
 
 
 def per_session(build, *key: object):
@@ -390,15 +386,10 @@ def per_session(build, *key: object):
     if ctx is None:
         return build()
     full = (ctx.session_id, build.__module__, build.__qualname__, *key)
-    with _PER_SESSION_LOCK:
-        if full in _PER_SESSION:
-            _PER_SESSION.move_to_end(full)
-            return _PER_SESSION[full]
-    value = build()
-    with _PER_SESSION_LOCK:
-        _PER_SESSION[full] = value
-        while len(_PER_SESSION) > _PER_SESSION_ENTRIES:
-            _PER_SESSION.popitem(last=False)
+    value = _PER_SESSION.get(full)
+    if value is None:
+        value = build()
+        _PER_SESSION.put(full, value)
     return value
 
 
@@ -450,21 +441,18 @@ def _restyled(figure: go.Figure, separators: str, presenter: bool, shared: bool 
     """The figure with Plotly's separators of the session's language, its title wrapped to fit, larger in presenter mode
     (a copy when it changes; a figure the page made itself gets its separators and title in place)."""
     # Plotly's own numbers (ticks, hover, %{x:.2f}) as the language writes them; unset is Plotly's ".," (English)
-    if (figure.layout.separators or SEPARATORS["en"]) != separators:
-        if shared:
-            figure = go.Figure(figure, _validate=False)  # shared between sessions (ui.figures): change a copy; already valid
-            shared = False
-        figure.layout.separators = separators  # the same on every rerun: harmless on a figure a page keeps
+    respace = (figure.layout.separators or SEPARATORS["en"]) != separators
     title = figure.layout.title.text
-    if title:
-        wrapped = wrap_title(title, TITLE_CHARACTERS[presenter])
-        if wrapped != title:
-            if shared:
-                figure = go.Figure(figure, _validate=False)
-            extra = wrapped.count("<br>") - title.count("<br>")
-            figure.layout.title.text = wrapped  # idempotent: a wrapped title wraps to itself
-            if figure.layout.margin.t is not None and extra > 0:  # room above the plot for the added lines
-                figure.layout.margin.t = figure.layout.margin.t + extra * (30 if presenter else 22)
+    wrapped = wrap_title(title, TITLE_CHARACTERS[presenter]) if title else title  # a wrapped title wraps to itself
+    if shared and (respace or wrapped != title):
+        figure = go.Figure(figure, _validate=False)  # shared between sessions (ui.figures): change a copy; already valid
+    if respace:
+        figure.layout.separators = separators  # the same on every rerun: harmless on a figure a page keeps
+    if wrapped != title:
+        figure.layout.title.text = wrapped
+        extra = wrapped.count("<br>") - title.count("<br>")
+        if figure.layout.margin.t is not None and extra > 0:  # room above the plot for the added lines
+            figure.layout.margin.t = figure.layout.margin.t + extra * (30 if presenter else 22)
     if presenter:
         height = figure.layout.height
         figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): resize a copy
@@ -524,6 +512,13 @@ def take_click(chart: str, prefix: str, shape: tuple[int, int]) -> None:
         if clicked != st.session_state.get(f"{prefix}_clicked"):  # a selection stays in the event until the next click
             st.session_state[f"{prefix}_clicked"] = clicked
             st.session_state[f"{prefix}_row"], st.session_state[f"{prefix}_col"] = clicked
-    for axis, key in enumerate((f"{prefix}_row", f"{prefix}_col")):
-        st.session_state[key] = min(max(int(st.session_state.get(key, shape[axis] // 2)), 0), shape[axis] - 1)
-    relink(f"{prefix}_row", f"{prefix}_col")  # share_in_url ran before the click was read
+    keep_pixel(prefix, shape)
+
+
+def keep_pixel(prefix: str, shape: tuple[int, int]) -> tuple[int, int]:
+    """`prefix`_row/_col inside a map of `shape` (the centre at first), and in the link: the page's top, which keeps
+    the link, ran before a click moved them."""
+    for axis, name in enumerate((f"{prefix}_row", f"{prefix}_col")):
+        st.session_state[name] = min(max(int(st.session_state.get(name, shape[axis] // 2)), 0), shape[axis] - 1)
+    relink(f"{prefix}_row", f"{prefix}_col")
+    return st.session_state[f"{prefix}_row"], st.session_state[f"{prefix}_col"]

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import io
 import re
 import textwrap
-import threading
-from collections import OrderedDict
 
 import numpy as np
 import plotly.graph_objects as go
@@ -23,7 +20,7 @@ from plotly.colors import get_colorscale, sample_colorscale
 
 from cnn_core.i18n import format_number, format_percent
 
-from .caching import BY_CONTENT
+from .caching import BY_CONTENT, BoundedCache, array_digest
 
 _cache = st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)  # at most ~1.5 MB a figure, ~50 MB a builder
 
@@ -39,9 +36,7 @@ def _shared(builder):
 
 
 # An image is encoded once however many figures show it (the input with each padding and window, every session).
-_URIS: OrderedDict[tuple, str] = OrderedDict()
-_URI_LOCK = threading.Lock()
-_URI_ENTRIES = 64
+_URIS = BoundedCache(64)
 
 
 @functools.cache
@@ -97,15 +92,8 @@ def _rectangle(top: float, left: float, rows: float, cols: float, color: str, da
                 line=dict(color=color, width=3, dash=dash))
 
 
-def png_uri(pixels: np.ndarray, palette: list[int] | None = None, webp: bool = False) -> str:
-    """uint8 pixels (H×W gray, H×W×3 RGB, or H×W indices into `palette`) as a PNG (or lossless WebP) data URI."""
-    key = (hashlib.blake2b(np.ascontiguousarray(pixels).tobytes(), digest_size=16).digest(), pixels.shape,
-           None if palette is None else tuple(palette), webp)
-    with _URI_LOCK:
-        uri = _URIS.get(key)
-        if uri is not None:
-            _URIS.move_to_end(key)
-            return uri
+def encode_image(pixels: np.ndarray, palette: list[int] | None = None, webp: bool = False) -> bytes:
+    """uint8 pixels (H×W gray, H×W×3 RGB, or H×W indices into `palette`) as a PNG (or lossless WebP) file."""
     image = Image.fromarray(pixels)
     if palette is not None:
         image = image.convert("P") if image.mode != "L" else Image.frombytes("P", image.size, image.tobytes())
@@ -117,12 +105,16 @@ def png_uri(pixels: np.ndarray, palette: list[int] | None = None, webp: bool = F
     else:
         # zlib's default level: optimize=True took twice as long (10 against 4 ms for a 254-px map) for 0.2 % fewer bytes.
         image.save(buffer, format="PNG")
-    kind = "webp" if webp else "png"
-    uri = f"data:image/{kind};base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-    with _URI_LOCK:
-        _URIS[key] = uri
-        while len(_URIS) > _URI_ENTRIES:
-            _URIS.popitem(last=False)
+    return buffer.getvalue()
+
+
+def png_uri(pixels: np.ndarray, palette: list[int] | None = None, webp: bool = False) -> str:
+    """encode_image(...) as a data URI, encoded once for every figure and session that shows the same pixels."""
+    key = (array_digest(pixels), None if palette is None else tuple(palette), webp)
+    uri = _URIS.get(key)
+    if uri is None:
+        uri = f"data:image/{'webp' if webp else 'png'};base64," + base64.b64encode(encode_image(pixels, palette, webp)).decode("ascii")
+        _URIS.put(key, uri)
     return uri
 
 

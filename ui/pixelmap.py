@@ -11,7 +11,6 @@ Streamlit's message cache does not resend the image (a click must stay under 50 
 
 from __future__ import annotations
 
-import io
 import json
 import struct
 from collections.abc import Callable
@@ -19,12 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
 from cnn_core.i18n import _BABEL_LOCALES
 
 from .caching import BY_CONTENT
-from .common import current_language, relink, t
+from .common import current_language, t
+from .figures import _palette, encode_image
 
 SELECTED = "#ffd400"  # the other figures' frame around the chosen pixel / receptive field
 
@@ -210,12 +209,6 @@ class MapImage:
         return self.lows[0] < 0
 
 
-def _png(pixels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")  # zlib's default level: optimize took twice as long for 0.2 % less
-    return buffer.getvalue()
-
-
 def _indices(z: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.rint((z - low) / ((high - low) or 1.0) * 255).clip(0, 255).astype(np.uint8)
 
@@ -223,7 +216,6 @@ def _indices(z: np.ndarray, low: float, high: float) -> np.ndarray:
 @st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CONTENT)
 def map_image(values: np.ndarray) -> MapImage:
     """One channel in ui.figures' map colours: red +, blue −, white 0 (symmetric scale), gray when never negative."""
-    from .figures import _palette
 
     z = np.asarray(values, dtype=np.float64)
     low, high = float(z.min()), float(z.max())
@@ -232,7 +224,7 @@ def map_image(values: np.ndarray) -> MapImage:
         low, high, palette = -limit, limit, _palette("RdBu_r")
     else:
         palette = _palette("gray")
-    return MapImage(_png(_indices(z, low, high)), bytes(palette), (low,), (high,), z.shape)
+    return MapImage(encode_image(_indices(z, low, high)), bytes(palette), (low,), (high,), z.shape)
 
 
 @st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)  # every value: a 512-px map has 786,432
@@ -243,7 +235,7 @@ def rgb_image(values: np.ndarray) -> MapImage:
     lows = tuple(min(float(z[:, :, c].min()), 0.0) for c in range(3))
     highs = tuple(max(float(z[:, :, c].max()), 255.0) for c in range(3))
     index = np.stack([_indices(z[:, :, c], lows[c], highs[c]) for c in range(3)], axis=2)
-    return MapImage(_png(index), b"", lows, highs, z.shape[:2])
+    return MapImage(encode_image(index), b"", lows, highs, z.shape[:2])
 
 
 def _payload(image: MapImage, key: str, hover: str, alt: str) -> bytes:
@@ -265,15 +257,6 @@ def _take_click(key: str, prefix: str, shape: tuple[int, int]) -> Callable[[], N
         if 0 <= row < shape[0] and 0 <= col < shape[1]:
             st.session_state[f"{prefix}_row"], st.session_state[f"{prefix}_col"] = row, col
     return clicked
-
-
-def keep_pixel(prefix: str, shape: tuple[int, int]) -> tuple[int, int]:
-    """`prefix`_row/_col inside a map of `shape` (the centre at first), and in the link: the page's top, which keeps
-    the link, ran before a click moved them."""
-    for axis, name in enumerate((f"{prefix}_row", f"{prefix}_col")):
-        st.session_state[name] = min(max(int(st.session_state.get(name, shape[axis] // 2)), 0), shape[axis] - 1)
-    relink(f"{prefix}_row", f"{prefix}_col")
-    return st.session_state[f"{prefix}_row"], st.session_state[f"{prefix}_col"]
 
 
 def pixel_map(image: MapImage, key: str, prefix: str, alt: str, where=None) -> None:
