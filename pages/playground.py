@@ -25,7 +25,6 @@ from cnn_core.layer import window_span
 from ui import (
     Setting,
     bounded_number,
-    image_figure,
     image_picker,
     index_ranges,
     labels,
@@ -40,11 +39,11 @@ from ui import (
     t,
     working_image,
 )
-from ui.caching import BY_CONTENT
+from ui.caching import by_content
 from ui.common import current_language, keep_pixel
 from ui.downloads import array_download
 from ui.figures import window_figure
-from ui.pixelmap import map_image, pixel_map, rgb_image
+from ui.pixelmap import map_image, pixel_map, pixel_picture, rgb_image
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
 CHANNELS = ("R", "G", "B")
@@ -212,7 +211,7 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
     st.markdown(t("pg.sum_check", total=num(total, significant=6), value=num(value, significant=6), row=row, col=col, verdict=verdict))
 
 
-@st.cache_resource(max_entries=64, show_spinner=False, hash_funcs=BY_CONTENT)
+@by_content(64)
 def _feature_map(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int, dilation: int) -> np.ndarray:
     """convolve(...), computed once for every student who follows the same link; read-only (the cache's own array)."""
     fmap = convolve(image, kernel, stride, padding, dilation)
@@ -313,10 +312,10 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
         window = (r * stride - padding, c * stride - padding, dilation * (kernel.shape[0] - 1) + 1, dilation * (kernel.shape[1] - 1) + 1)
 
     left, right = st.columns(2)
-    in_hover = t("pg.hover_input")
-    plot(image_figure(image, t("pg.input_title", rows=image.shape[0], cols=image.shape[1]),
-                      in_hover, padding=padding if fmap is not None else 0, window=window), "pg_input", left,
-         alt=t("alt.pg_input", rows=image.shape[0], cols=image.shape[1]))
+    left.markdown(f"**{t('pg.input_title', rows=image.shape[0], cols=image.shape[1])}**")
+    # The image itself, once: a new stride, padding or pixel resends only the frame and the padding around it.
+    pixel_picture(image, "pg_input", t("alt.pg_input", rows=image.shape[0], cols=image.shape[1]),
+                  padding=padding if fmap is not None else 0, window=window, where=left)
     if error is not None:
         with right:
             show_error(error)

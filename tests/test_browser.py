@@ -58,17 +58,15 @@ def test_click_on_the_feature_map_moves_the_inspector(server: str, page: Page) -
     wait_idle(page)
     row, col = page.get_by_label("Output row"), page.get_by_label("Output column")
     expect(row).to_have_value("84", timeout=15_000)  # the centre of the 168×254 map of the default sample
-    # The input is a PNG in a Plotly image trace: the hover still reads each pixel's value from it.
-    chart = page.locator(".stPlotlyChart").nth(1)  # kernel, input
-    chart.scroll_into_view_if_needed()
-    box = chart.locator(".nsewdrag").first.bounding_box()
+    # The input is its own PNG on a canvas (ui.pixelmap): the hover reads each pixel's exact value from it.
+    image = feature_map(page, "pg_input")
+    box = image.bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.5 - 3, box["y"] + box["height"] * 0.5 - 3)
     page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5, steps=3)
-    hover = chart.locator(".hoverlayer .hovertext")
-    expect(hover).to_have_count(1, timeout=15_000)
-    text = hover.locator("text").first.text_content() or ""  # SVG: "row 84, column 127value 103" (two tspans)
-    assert re.fullmatch(r"row \d+, column \d+\s*value \d+", text.strip()), text
+    hover = page.locator(".pixelmap[data-map=pg_input] .tip")
+    expect(hover).to_be_visible(timeout=15_000)
+    assert re.fullmatch(r"row \d+, column \d+: \d+", (hover.text_content() or "").strip()), hover.text_content()
     # The feature map is a canvas coloured from its 8-bit indices; a click reports the pixel under the pointer (only the
     # results rerun), and the yellow frame moves there.
     picture = feature_map(page)

@@ -117,7 +117,7 @@ def test_a_phone_stacks_the_inspector_and_shows_whole_formulas(server: str, brow
         wait_idle(page)
         assert not _formulas_fit(page), _formulas_fit(page)
         _last_term_visible(page, 390)
-        boxes = page.evaluate("""() => [...document.querySelectorAll('.stPlotlyChart')].slice(2, 5)
+        boxes = page.evaluate("""() => [...document.querySelectorAll('.stPlotlyChart')].slice(1, 4)
             .map(e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.width, r.height]; })""")
         assert len(boxes) == 3 and all(left >= 0 and left + w <= 391 for left, _, w, _ in boxes), boxes
         assert all(boxes[i][1] + boxes[i][3] <= boxes[i + 1][1] + 1 for i in range(2)), boxes  # stacked, none overlapping

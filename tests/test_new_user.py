@@ -62,7 +62,7 @@ def test_the_rgb_view_says_which_channel_the_inspector_explains() -> None:
 def test_the_inspector_window_has_the_precision_of_its_sum_line() -> None:
     at = open_app(None, "en", pg_kernel="gaussian", pg_sample="coffee")  # Gaussian weights: many digits in every term
     charts = at.get("plotly_chart")
-    window = json.loads(charts[2].proto.spec)["data"][0]["text"]  # kernel, input, then window, kernel, products
+    window = json.loads(charts[1].proto.spec)["data"][0]["text"]  # the kernel, then window, kernel, products
     terms = at.code[0].value.split("\n")[0]
     for cell in (cell.removesuffix(" ᵖ") for row in window for cell in row):
         assert f"·({cell})" in terms, (cell, terms[:200])  # each window value written as in its product

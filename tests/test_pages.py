@@ -70,8 +70,8 @@ def test_default_page_shows_map_arithmetic_and_inspector() -> None:
     assert "It matches the shape the convolution produced" in text
     assert ":material/check_circle:" in text  # the inspector's sum equals the feature-map value
     charts = at.get("plotly_chart")
-    assert len(charts) == 5  # kernel, input, and window, kernel, products; the feature map is a pixel map (ui.pixelmap)
-    window, kernel, products = (_array(json.loads(chart.proto.spec)["data"][0]["z"]) for chart in charts[2:])
+    assert len(charts) == 4  # kernel, and window, kernel, products; the input and the feature map are pixel maps (ui.pixelmap)
+    window, kernel, products = (_array(json.loads(chart.proto.spec)["data"][0]["z"]) for chart in charts[1:])
     assert np.array_equal(kernel, np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]))  # Sobel x, the default
     assert np.array_equal(products, window * kernel) and np.ptp(window) > 0
     assert at.latex and "\\frac{m - k + 2p}{s} + 1" in at.latex[0].value
@@ -82,7 +82,7 @@ def test_upload_works_and_large_photo_is_reported(photo: np.ndarray) -> None:
     at = upload(open_app(lang="en"), "big.jpg", encode(big, "JPEG"), "image/jpeg")
     text = texts(at)
     assert "1440×1920 image (height × width)" in text and "reduced" in text  # alto × ancho, as everywhere
-    assert "Input 192×256" in [c.value for c in at.get("plotly_chart")].__repr__() or "It matches" in text
+    assert "**Input 192×256**" in [m.value for m in at.markdown] and "It matches" in text
     assert not at.error
 
 

@@ -1,5 +1,6 @@
-"""The playground's feature map as ui.pixelmap sends it: 8-bit indices that colour it and give back its values, the
-selected pixel in its own small element, and clicks (AppTest; the browser's side is in test_browser*.py)."""
+"""The playground's feature map and input as ui.pixelmap sends them: 8-bit indices that colour a map and give back its
+values, an input's exact pixels, the selected pixel, receptive field and padding in their own small element, and
+clicks (AppTest; the browser's side is in test_browser*.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from cnn_core import convolve, get_kernel, resize_to, sample_image, to_grayscale
 from cnn_core.i18n import format_number
 from tests.conftest import click_map, open_app
 from ui.figures import _palette
-from ui.pixelmap import _payload, map_image, rgb_image
+from ui.pixelmap import _payload, map_image, picture_image, rgb_image
 
 
 def _parse(data: bytes) -> tuple[dict, bytes, np.ndarray]:
@@ -88,7 +89,7 @@ def _mark(at, key: str = "pg_fmap") -> dict:
 
 def test_a_click_moves_the_inspector_the_frame_and_the_link() -> None:
     at = open_app(lang="es")
-    assert _mark(at) == {"id": "pg_fmap", "row": 84, "col": 127}  # the centre of the default 168×254 map
+    assert _mark(at) == {"id": "pg_fmap", "window": [84, 127, 1, 1], "padding": 0}  # the centre of the default 168×254 map
     head, _, indices = _parse(_map(at).proto.bytes)
     assert indices.shape == (168, 254) and head["locale"] == "es-ES"
     assert head["hover"] == "fila {row}, columna {col}: ≈ {v0}"
@@ -99,7 +100,7 @@ def test_a_click_moves_the_inspector_the_frame_and_the_link() -> None:
     # Only the small frame element changed: the map's message is the same, so Streamlit's message cache sends a hash.
     assert _map(at).proto.SerializeToString() == before
     assert len(_map(at, "pg_fmap_mark").proto.SerializeToString()) < 1_000
-    assert _mark(at) == {"id": "pg_fmap", "row": 10, "col": 200}
+    assert _mark(at) == {"id": "pg_fmap", "window": [10, 200, 1, 1], "padding": 0}
     assert (at.query_params["pg_row"], at.query_params["pg_col"]) == ("10", "200")
     # The inspector explains the clicked pixel, and the hover's ≈ value is within half a step of its exact value.
     image = np.rint(to_grayscale(resize_to(sample_image("cat"), 256))).astype(np.uint8)
@@ -118,7 +119,7 @@ def test_a_click_outside_the_map_or_garbled_is_ignored() -> None:
     click_map(at, "pg_fmap", -1, 3)
     assert (at.number_input(key="pg_row").value, at.number_input(key="pg_col").value) == (84, 127)
     at.number_input(key="pg_row").set_value(5).run()  # the inspector's box moves the frame too
-    assert _mark(at)["row"] == 5
+    assert _mark(at)["window"][0] == 5
 
 
 def test_the_rgb_view_is_a_pixel_map_too() -> None:
@@ -128,4 +129,33 @@ def test_the_rgb_view_is_a_pixel_map_too() -> None:
     assert head["hover"] == "row {row}, column {col}: R ≈ {v0} · G ≈ {v1} · B ≈ {v2}"
     click_map(at, "pg_rgb", 3, 4)
     assert (at.number_input(key="pg_row").value, at.number_input(key="pg_col").value) == (3, 4)
-    assert _mark(at, "pg_rgb") == {"id": "pg_rgb", "row": 3, "col": 4}
+    assert _mark(at, "pg_rgb") == {"id": "pg_rgb", "window": [3, 4, 1, 1], "padding": 0}
+
+
+def test_an_input_travels_as_its_exact_pixels() -> None:
+    rng = np.random.default_rng(1)
+    gray = rng.integers(0, 256, (20, 30), dtype=np.uint8)
+    head, palette, pixels = _parse(_payload(picture_image(gray), "pg_input", "{v0}", "in", clickable=False))
+    assert np.array_equal(pixels, gray) and palette == b"" and head["mime"] == "image/png"  # the hover reads these
+    assert head["exact"] and not head["clickable"] and (head["rows"], head["cols"]) == (20, 30)
+    rgb = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    head, _, pixels = _parse(_payload(picture_image(rgb), "pg_input", "", ""))
+    assert head["mime"] == "image/webp" and np.array_equal(np.asarray(Image.fromarray(pixels).convert("RGB")), rgb)  # lossless
+
+
+def test_stride_padding_and_a_click_resend_only_the_inputs_frame() -> None:
+    at = open_app(lang="es")
+    head, _, pixels = _parse(_map(at, "pg_input").proto.bytes)
+    image = np.rint(to_grayscale(resize_to(sample_image("cat"), 256))).astype(np.uint8)
+    assert np.array_equal(pixels, image) and head["hover"] == "fila {row}, columna {col}: {v0}"
+    assert head["padding_hover"] == "fila {row}, columna {col}: 0 (relleno)"
+    assert _mark(at, "pg_input") == {"id": "pg_input", "window": [84, 127, 3, 3], "padding": 0}  # output (84, 127): rows 84–86
+    before = _map(at, "pg_input").proto.SerializeToString()
+    at.number_input(key="pg_stride").set_value(2).run()
+    at.number_input(key="pg_padding").set_value(2).run()
+    rows, cols = at.number_input(key="pg_row").value, at.number_input(key="pg_col").value
+    assert _mark(at, "pg_input") == {"id": "pg_input", "window": [rows * 2 - 2, cols * 2 - 2, 3, 3], "padding": 2}
+    click_map(at, "pg_fmap", 0, 0)  # the top-left output: its window starts in the padding
+    assert _mark(at, "pg_input")["window"] == [-2, -2, 3, 3]
+    assert _map(at, "pg_input").proto.SerializeToString() == before  # the image's own message never changed
+    assert len(_map(at, "pg_input_mark").proto.SerializeToString()) < 1_000

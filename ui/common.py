@@ -20,7 +20,7 @@ from cnn_core import ImageError, InputError, LoadedImage, open_image, resize_to,
 from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_language, translate
 from cnn_core.images import SAMPLES
 
-from .caching import BY_CONTENT, BoundedCache
+from .caching import BY_CONTENT, BoundedCache, by_content
 
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
 SEPARATORS = {"es": ",.", "en": ".,"}  # Plotly's decimal then thousands separator
@@ -202,7 +202,7 @@ def checked_upload(key: str, widget: str, ask: Callable[..., UploadedFile | None
     return None, st.session_state.get(refused_key)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)
+@by_content(32)
 def working_image(pixels: np.ndarray, side: int) -> np.ndarray:
     """resize_to(pixels, side), shared by every rerun and session that asks for it; read-only (the cache's own array)."""
     # Lanczos on a 512-px photo is ~5 ms, the largest single cost of a playground rerun; a rerun reads it from here.
@@ -324,9 +324,14 @@ def share_in_url(page: str, settings: dict[str, Setting]) -> bool:
 def relink(*keys: str) -> None:
     """The current values of these shared settings into the address bar (a value the link could not carry is left out)."""
     shared = {key: setting for settings in LINK_SETTINGS.values() for key, setting in settings.items()}
+    changed = {}
     for key in keys:
         if key in st.session_state and key in shared and shared[key].accepts(st.session_state[key]):
-            set_link_value(key, shared[key].write(st.session_state[key]))
+            text = shared[key].write(st.session_state[key])
+            if st.query_params.get(key) != text:
+                changed[key] = text
+    if changed:  # one message to the browser for all of them (each assignment is one)
+        st.query_params.update(changed)
 
 
 def say_if_page_unknown(pages: list, default: str) -> None:
@@ -400,17 +405,17 @@ def _chart_config(key: str) -> dict:
 
 
 class _Prepared(go.Figure):
-    """A shared figure as it is sent, its dict made once.
+    """A figure as it is sent: its dict, made once.
 
     st.plotly_chart calls to_dict() on every rerun, a deep copy of the figure with its arrays turned into base64 (5 ms
     for the playground's input, most of what drawing a figure costs); a shared figure never changes, so neither does
     its dict. The dict is read, never modified, by plotly.io.to_json and Streamlit.
     """
 
-    def __init__(self, sent: go.Figure) -> None:
+    def __init__(self, sent: dict) -> None:
         # Only to_dict() is ever read: the figure is not kept twice. An empty template: Plotly's default costs 1 ms to load.
         super().__init__({"layout": {"template": {}}}, _validate=False)
-        self._sent = sent.to_dict()
+        self._sent = sent
 
     def to_dict(self) -> dict:
         return self._sent
@@ -437,31 +442,28 @@ def wrap_title(text: str, width: int) -> str:
     return "<br>".join(lines)
 
 
-def _restyled(figure: go.Figure, separators: str, presenter: bool, shared: bool = True) -> go.Figure:
-    """The figure with Plotly's separators of the session's language, its title wrapped to fit, larger in presenter mode
-    (a copy when it changes; a figure the page made itself gets its separators and title in place)."""
+def _restyled(figure: go.Figure, separators: str, presenter: bool) -> tuple[_Prepared, str | None]:
+    """The figure as sent, with Plotly's separators of the session's language, its title wrapped to fit, larger in
+    presenter mode; and its title as plain text. The figure itself is not changed (ui.figures shares it between sessions).
+    """
+    sent = figure.to_dict()  # a deep copy: what st.plotly_chart would send, changed here instead of copying the figure
+    layout = sent.setdefault("layout", {})
     # Plotly's own numbers (ticks, hover, %{x:.2f}) as the language writes them; unset is Plotly's ".," (English)
-    respace = (figure.layout.separators or SEPARATORS["en"]) != separators
-    title = figure.layout.title.text
-    wrapped = wrap_title(title, TITLE_CHARACTERS[presenter]) if title else title  # a wrapped title wraps to itself
-    if shared and (respace or wrapped != title):
-        figure = go.Figure(figure, _validate=False)  # shared between sessions (ui.figures): change a copy; already valid
-    if respace:
-        figure.layout.separators = separators  # the same on every rerun: harmless on a figure a page keeps
-    if wrapped != title:
-        figure.layout.title.text = wrapped
+    if layout.get("separators", SEPARATORS["en"]) != separators:
+        layout["separators"] = separators
+    title = layout.get("title", {}).get("text") if isinstance(layout.get("title"), dict) else None
+    if title:
+        wrapped = wrap_title(title, TITLE_CHARACTERS[presenter])  # a wrapped title wraps to itself
         extra = wrapped.count("<br>") - title.count("<br>")
-        if figure.layout.margin.t is not None and extra > 0:  # room above the plot for the added lines
-            figure.layout.margin.t = figure.layout.margin.t + extra * (30 if presenter else 22)
+        layout["title"]["text"] = wrapped
+        if extra > 0 and layout.get("margin", {}).get("t") is not None:  # room above the plot for the added lines
+            layout["margin"]["t"] += extra * (30 if presenter else 22)
     if presenter:
-        height = figure.layout.height
-        figure = go.Figure(figure)  # figures are shared between sessions (ui.figures): resize a copy
-        figure.update_layout(font=dict(size=20), height=int(height * 1.3) if height else None)
-    return figure
-
-
-def _title_text(figure: go.Figure) -> str | None:
-    return re.sub(r"<[^>]+>", " ", str(figure.layout.title.text or "")).strip() or None
+        layout.setdefault("font", {})["size"] = 20
+        if layout.get("height"):
+            layout["height"] = int(layout["height"] * 1.3)
+    plain = re.sub(r"<[^>]+>", " ", str(title or "")).strip() or None
+    return _Prepared(sent), plain
 
 
 def plot(figure, key: str, where=None, alt: str | None = None, **options):
@@ -474,11 +476,10 @@ def plot(figure, key: str, where=None, alt: str | None = None, **options):
     if getattr(figure, "_course_shared", False):  # from ui.figures' cache: prepared once per language and view
         prepared = figure.__dict__.setdefault("_course_prepared", {})
         if (separators, presenter) not in prepared:
-            prepared[separators, presenter] = (_Prepared(_restyled(figure, separators, presenter)), _title_text(figure))
+            prepared[separators, presenter] = _restyled(figure, separators, presenter)
         sent, title = prepared[separators, presenter]
     else:
-        title = _title_text(figure) if alt is None else None
-        sent = _restyled(figure, separators, presenter, shared=False)
+        sent, title = _restyled(figure, separators, presenter)
     return (where or st).plotly_chart(sent, key=key, config=_chart_config(key), alt=alt or title, **options)
 
 

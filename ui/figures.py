@@ -1,6 +1,6 @@
 """Plotly figures for images, feature maps and small matrices, shared by every session that asks for the same one.
 
-Figures are cached as objects (st.cache_resource): a class that opens one link asks for the same figures, and building
+Figures are kept as objects by content (`_shared`): a class that opens one link asks for the same figures, and building
 a Plotly figure is most of a rerun's cost. Callers must not modify a figure they get; `ui.plot` copies before resizing.
 """
 
@@ -14,25 +14,22 @@ import textwrap
 
 import numpy as np
 import plotly.graph_objects as go
-import streamlit as st
 from PIL import Image
 from plotly.colors import get_colorscale, sample_colorscale
 
 from cnn_core.i18n import format_number, format_percent
 
-from .caching import BY_CONTENT, BoundedCache, array_digest
-
-_cache = st.cache_resource(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)  # at most ~1.5 MB a figure, ~50 MB a builder
+from .caching import BoundedCache, array_digest, by_content
 
 
 def _shared(builder):
-    """A figure builder whose figures every session shares (cached as objects) and that ui.plot may send as prepared."""
-    @functools.wraps(builder)  # the cache keys on the builder's own name, source and signature (through __wrapped__)
-    def build(*args, **kwargs) -> go.Figure:
+    """A figure builder whose figures every session shares (kept by content, the 32 latest, at most ~1.5 MB a figure)
+    and that ui.plot sends as prepared: a figure is never modified after it is built (see _Prepared in ui.common)."""
+    def marked(*args, **kwargs) -> go.Figure:
         figure = builder(*args, **kwargs)
-        figure._course_shared = True  # never modified after this: ui.plot keeps the dict it sends (see SHARED in ui.common)
+        figure._course_shared = True
         return figure
-    return _cache(build)
+    return by_content(32)(functools.wraps(builder)(marked))
 
 
 # An image is encoded once however many figures show it (the input with each padding and window, every session).
@@ -215,7 +212,6 @@ def matrix_figure(
     return _unchecked([_cells(z, _cell_text(z, decimals, marked, mark, lang))], layout)
 
 
-@_shared
 @_shared
 def product_figure(
     window: np.ndarray, kernel: np.ndarray, products: np.ndarray, titles: tuple[str, str, str],

@@ -1,12 +1,15 @@
-"""A feature map drawn in the browser from its 8-bit indices: hover values, the selected pixel's frame, clicks.
+"""Images drawn in the browser from one small file: a feature map from its 8-bit indices, an input as it is.
 
-Streamlit Components v2 (`st.components.v2.component`), inline JavaScript, no per-pixel JSON. Python sends one PNG of
-the map's palette indices (or, for three channels, one RGB PNG of per-channel indices), the 256-colour palette and the
-two values at the ends of the scale; the browser colours it onto a canvas (nearest neighbour), reads back on hover the
-value each index stands for (≈ low + index/255·(high − low)) and reports a click as a trigger {row, col}.
+Streamlit Components v2 (`st.components.v2.component`), inline JavaScript, no per-pixel JSON. For a feature map
+(`pixel_map`) Python sends one PNG of the map's palette indices (or, for three channels, one RGB PNG of per-channel
+indices), the 256-colour palette and the two values at the ends of the scale; the browser colours it onto a canvas
+(nearest neighbour), reads back on hover the value each index stands for (≈ low + index/255·(high − low)) and reports
+a click as a trigger {row, col}. For an input image (`pixel_picture`) it sends the image itself (gray PNG, lossless
+WebP for colour) and the hover reads each pixel's exact value.
 
-The selected pixel is a second, tiny element: a click changes only it, so the map's own message stays identical and
-Streamlit's message cache does not resend the image (a click must stay under 50 kB).
+What changes with a click or a setting, the selected pixel, the receptive field and the padding around the input, is a
+second, tiny element: the image's own message stays identical and Streamlit's message cache does not resend it (a
+click must stay under 50 kB, a stride or padding change under 150 kB).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import streamlit as st
 
 from cnn_core.i18n import _BABEL_LOCALES
 
-from .caching import BY_CONTENT
+from .caching import BY_CONTENT, by_content
 from .common import current_language, t
 from .figures import _palette, encode_image
 
@@ -78,15 +81,20 @@ export default function ({ data, parentElement, setTriggerValue }) {
   let indices = null;
   const format = formatter(head.locale);
 
+  // The padding (zeros around an input, in cells) widens the box: CSS padding in % of the width keeps cells square
+  const padding = () => entry.padding || 0;
   function cellAt(event) {
-    const r = picture.getBoundingClientRect();
-    const col = Math.floor(((event.clientX - r.left) / r.width) * cols);
-    const row = Math.floor(((event.clientY - r.top) / r.height) * rows);
-    return row >= 0 && row < rows && col >= 0 && col < cols ? [row, col] : null;
+    const p = padding(), r = box.getBoundingClientRect();
+    const col = Math.floor(((event.clientX - r.left) / r.width) * (cols + 2 * p)) - p;
+    const row = Math.floor(((event.clientY - r.top) / r.height) * (rows + 2 * p)) - p;
+    return row >= -p && row < rows + p && col >= -p && col < cols + p ? [row, col] : null;
   }
+  const inside = (cell) => cell && cell[0] >= 0 && cell[0] < rows && cell[1] >= 0 && cell[1] < cols;
 
   function drawMarker() {
-    const r = picture.getBoundingClientRect();
+    const p = padding();
+    box.style.padding = p ? (100 * p) / (cols + 2 * p) + "%" : "0";
+    const r = box.getBoundingClientRect();
     const scale = globalThis.devicePixelRatio || 1;
     overlay.width = Math.round(r.width * scale);
     overlay.height = Math.round(r.height * scale);
@@ -94,16 +102,30 @@ export default function ({ data, parentElement, setTriggerValue }) {
     overlay.style.height = r.height + "px";
     const g = overlay.getContext("2d");
     g.clearRect(0, 0, overlay.width, overlay.height);
-    const at = entry.selected;
-    if (!at || at[0] == null || at[0] >= rows || at[1] >= cols) return;
-    const w = overlay.width / cols, h = overlay.height / rows, line = 3 * scale;
-    // Around the pixel, not over it: the pixel's own colour stays visible; a thin dark edge keeps it seen on white
+    const w = overlay.width / (cols + 2 * p), h = overlay.height / (rows + 2 * p), line = 3 * scale;
+    if (p) {  // the padding's zeros: a gray band and a dotted frame around the image
+      g.fillStyle = "rgba(128, 128, 128, 0.18)";
+      g.fillRect(0, 0, overlay.width, overlay.height);
+      g.clearRect(p * w, p * h, cols * w, rows * h);
+      g.setLineDash([4 * scale, 4 * scale]);
+      g.lineWidth = 2 * scale;
+      g.strokeStyle = "#888";
+      g.strokeRect(scale, scale, overlay.width - 2 * scale, overlay.height - 2 * scale);
+      g.setLineDash([]);
+    }
+    const at = entry.window;  // [top, left, rows, cols] in the image's cells (a window may reach into the padding)
+    if (!at || at[0] == null || at[0] >= rows + p || at[1] >= cols + p) return;
+    // At the edge of the canvas the frame moves inside the cells, or its outer strokes would be cut off
+    const m = line + scale;
+    const x = Math.max((at[1] + p) * w, m), y = Math.max((at[0] + p) * h, m);
+    const ww = Math.min((at[1] + at[3] + p) * w, overlay.width - m) - x, hh = Math.min((at[0] + at[2] + p) * h, overlay.height - m) - y;
+    // Around the cells, not over them: their own colours stay visible; a thin dark edge keeps it seen on white
     g.lineWidth = line;
     g.strokeStyle = head.colour;
-    g.strokeRect(at[1] * w - line / 2, at[0] * h - line / 2, w + line, h + line);
+    g.strokeRect(x - line / 2, y - line / 2, ww + line, hh + line);
     g.lineWidth = scale;
     g.strokeStyle = "rgba(0, 0, 0, 0.7)";
-    g.strokeRect(at[1] * w - line - scale / 2, at[0] * h - line - scale / 2, w + 2 * line + scale, h + 2 * line + scale);
+    g.strokeRect(x - line - scale / 2, y - line - scale / 2, ww + 2 * line + scale, hh + 2 * line + scale);
   }
   entry.redraw = drawMarker;
 
@@ -111,12 +133,15 @@ export default function ({ data, parentElement, setTriggerValue }) {
     const values = {};
     const k = (row * cols + col) * 4;
     lows.forEach((low, c) => {
-      values["v" + c] = format(low + (indices[k + c] / 255) * (highs[c] - low));
+      // an input's own values are exact; a map's index stands for low + index/255·(high − low)
+      values["v" + c] = head.exact ? String(indices[k + c]) : format(low + (indices[k + c] / 255) * (highs[c] - low));
     });
-    return head.hover.replace(/\{(\w+)\}/g, (m, name) => (name === "row" ? row : name === "col" ? col : values[name] ?? m));
+    const text = inside([row, col]) ? head.hover : head.padding_hover;
+    const index = (v) => String(v).replace("-", "\u2212");  // the padding's rows and columns are negative
+    return text.replace(/\{(\w+)\}/g, (m, name) => (name === "row" ? index(row) : name === "col" ? index(col) : values[name] ?? m));
   }
 
-  picture.addEventListener("mousemove", (event) => {
+  box.addEventListener("mousemove", (event) => {
     const cell = indices && cellAt(event);
     if (!cell) { tip.style.display = "none"; return; }
     tip.textContent = valueText(cell[0], cell[1]);
@@ -126,11 +151,11 @@ export default function ({ data, parentElement, setTriggerValue }) {
     tip.style.left = Math.min(x + 12, Math.max(r.width - tip.offsetWidth, 0)) + "px";
     tip.style.top = (y > tip.offsetHeight + 16 ? y - tip.offsetHeight - 8 : y + 16) + "px";
   });
-  picture.addEventListener("mouseleave", () => { tip.style.display = "none"; });
-  picture.addEventListener("click", (event) => {
+  box.addEventListener("mouseleave", () => { tip.style.display = "none"; });
+  if (head.clickable) picture.addEventListener("click", (event) => {
     const cell = cellAt(event);
-    if (!cell) return;
-    entry.selected = cell;  // at once; the page's answer moves it to the same pixel
+    if (!inside(cell)) return;
+    entry.window = [cell[0], cell[1], 1, 1];  // at once; the page's answer moves it to the same pixel
     drawMarker();
     setTriggerValue("click", { row: cell[0], col: cell[1] });
   });
@@ -139,7 +164,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
   observer.observe(picture);
   state.get(parentElement).observer = observer;
 
-  createImageBitmap(new Blob([png], { type: "image/png" }), { colorSpaceConversion: "none", premultiplyAlpha: "none" })
+  createImageBitmap(new Blob([png], { type: head.mime }), { colorSpaceConversion: "none", premultiplyAlpha: "none" })
     .then((bitmap) => {
       if (state.get(parentElement)?.token !== token) return;
       const scratch = document.createElement("canvas");
@@ -150,7 +175,9 @@ export default function ({ data, parentElement, setTriggerValue }) {
       indices = s.getImageData(0, 0, cols, rows).data;
       const shown = new ImageData(cols, rows);
       for (let i = 0; i < indices.length; i += 4) {
-        if (palette.length) {
+        if (head.exact) {  // the image as it is (a gray PNG decodes to equal r, g, b)
+          shown.data[i] = indices[i]; shown.data[i + 1] = indices[i + 1]; shown.data[i + 2] = indices[i + 2];
+        } else if (palette.length) {
           const p = indices[i] * 3;
           shown.data[i] = palette[p]; shown.data[i + 1] = palette[p + 1]; shown.data[i + 2] = palette[p + 2];
         } else {  // three channels: each index back to its value, shown clipped to 0-255
@@ -181,11 +208,12 @@ _CSS = """
   font: 0.8rem/1.4 var(--st-font, sans-serif); }
 """
 
-# The selected pixel alone: a click resends this (a few hundred bytes), not the map.
+# What a click or a setting changes, alone: the framed cells and the padding (a few hundred bytes), not the image.
 _MARK_JS = r"""
 export default function ({ data }) {
   const entry = ((globalThis.__cnnPixelmaps ??= {})[data.id] ??= {});
-  entry.selected = data.row == null ? null : [data.row, data.col];
+  entry.window = data.window ?? null;
+  entry.padding = data.padding ?? 0;
   entry.redraw?.();
 }
 """
@@ -203,6 +231,8 @@ class MapImage:
     lows: tuple[float, ...]
     highs: tuple[float, ...]
     shape: tuple[int, int]
+    exact: bool = False  # an image as it is (uint8 values), not a map's indices
+    mime: str = "image/png"
 
     @property
     def signed(self) -> bool:
@@ -238,11 +268,21 @@ def rgb_image(values: np.ndarray) -> MapImage:
     return MapImage(encode_image(index), b"", lows, highs, z.shape[:2])
 
 
-def _payload(image: MapImage, key: str, hover: str, alt: str) -> bytes:
+@by_content(16)
+def picture_image(pixels: np.ndarray) -> MapImage:
+    """A uint8 image (H×W gray or H×W×3 RGB) as it is: a gray PNG, or lossless WebP for colour (a third smaller)."""
+    channels = 3 if pixels.ndim == 3 else 1
+    rgb = channels == 3
+    return MapImage(encode_image(pixels, webp=rgb), b"", (0.0,) * channels, (255.0,) * channels, pixels.shape[:2],
+                    exact=True, mime="image/webp" if rgb else "image/png")
+
+
+def _payload(image: MapImage, key: str, hover: str, alt: str, clickable: bool = True, padding_hover: str = "") -> bytes:
     head = json.dumps({
         "id": key, "rows": image.shape[0], "cols": image.shape[1], "lows": image.lows, "highs": image.highs,
         "palette": len(image.palette), "locale": _BABEL_LOCALES.get(current_language(), "es_ES").replace("_", "-"),
-        "hover": hover, "alt": alt, "colour": SELECTED,
+        "hover": hover, "padding_hover": padding_hover, "alt": alt, "colour": SELECTED, "exact": image.exact,
+        "mime": image.mime, "clickable": clickable,
     }, ensure_ascii=False, separators=(",", ":")).encode()
     return struct.pack(">I", len(head)) + head + image.palette + image.png
 
@@ -266,6 +306,21 @@ def pixel_map(image: MapImage, key: str, prefix: str, alt: str, where=None) -> N
     """
     hover = t("app.pixel_hover_rgb" if not image.palette else "app.pixel_hover")
     row, col = st.session_state.get(f"{prefix}_row"), st.session_state.get(f"{prefix}_col")
+    window = None if row is None or col is None else [int(row), int(col), 1, 1]
     with (where or st).container(gap=None):
         _map(data=_payload(image, key, hover, alt), key=key, on_click_change=_take_click(key, prefix, image.shape))
-        _mark(data={"id": key, "row": row, "col": col}, key=f"{key}_mark")
+        _mark(data={"id": key, "window": window, "padding": 0}, key=f"{key}_mark")
+
+
+def pixel_picture(pixels: np.ndarray, key: str, alt: str, padding: int = 0,
+                  window: tuple[int, int, int, int] | None = None, where=None) -> None:
+    """An input image at the width of its column (`where`): `padding` cells of zeros around it behind a dotted frame,
+    `window` (top, left, rows, cols; top and left may be negative, in the padding) framed. The hover reads each pixel's
+    exact value, and 0 in the padding."""
+    image = picture_image(pixels)
+    rgb = len(image.lows) == 3
+    hover = t("app.picture_hover_rgb" if rgb else "app.picture_hover")
+    with (where or st).container(gap=None):
+        _map(data=_payload(image, key, hover, alt, clickable=False, padding_hover=t("app.picture_hover_padding")), key=key)
+        _mark(data={"id": key, "window": None if window is None else [int(v) for v in window], "padding": int(padding)},
+              key=f"{key}_mark")
