@@ -330,15 +330,14 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
         # pixel (half a megabyte a rerun); the hover reads each pixel's value back from its index.
         if view == "all":  # clickable as the one-channel map is: the inspector explains the channel chosen below
             pixel_map(rgb_image(fmap), "pg_rgb", "pg", alt, right)
-            right.caption(t("pg.clipped_note"))
+            right.caption(t("pg.clipped_note") + "  \n" + t("dl.map_caption"))
         else:
             picture = map_image(fmap[:, :, channel] if fmap.ndim == 3 else fmap)
             pixel_map(picture, "pg_fmap", "pg", alt, right)
             low, high = picture.lows[0], picture.highs[0]
             scale = t("pg.map_scale_signed" if picture.signed else "pg.map_scale", low=num(low), high=num(high))
-            right.caption(scale + (" " + t("pg.signed_note") if picture.signed else ""))
-        # A student keeps the map shown (one channel, or all three as one line per pixel).
-        right.caption(t("dl.map_caption"))
+            right.caption(scale + (" " + t("pg.signed_note") if picture.signed else "") + "  \n" + t("dl.map_caption"))
+        # A student keeps the map shown (one channel, or all three as one line per pixel): the caption's last line says so.
         array_download(fmap if view == "all" or fmap.ndim == 2 else fmap[:, :, channel], f"feature_map_{name}_{view}", "pg_map_dl",
                        right)
 

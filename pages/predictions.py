@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import streamlit as st
-from PIL import Image
 
 from cnn_core.augment import perturb
 from cnn_core.images import SAMPLES
@@ -33,8 +33,10 @@ from ui import (
     share_in_url,
     t,
 )
+from ui.caching import by_content
 from ui.common import current_language
 from ui.downloads import array_download
+from ui.figures import png_uri
 
 SALIENCY_CLASSES = ("top", *CLASSES)
 GRAD_CAM_BLOCKS = (3, 2)
@@ -77,7 +79,8 @@ top = int(np.argmax(probs))
 
 left, right = st.columns([1, 2])
 with left:
-    st.image(Image.fromarray(seen).resize((256, 256), Image.Resampling.NEAREST), caption=t("pr.seen_caption"))
+    # A data URI (encoded once for every session, ui.figures.png_uri): st.image stores no media file for it on each rerun.
+    st.image(png_uri(np.kron(seen, np.ones((8, 8, 1), dtype=np.uint8))), caption=t("pr.seen_caption"))
     st.metric(t("pr.top"), names[top], pct(probs[top]), delta_color="off", delta_arrow="off")
     best = smoothed_target(0, len(CLASSES), recipe.label_smoothing)
     st.caption(t("pr.modest", smoothing=num(recipe.label_smoothing), best=pct(best[0], 0), other=pct(best[1], 0)))
@@ -93,6 +96,25 @@ with st.expander(t("pr.softmax_header")):
         t("pr.tta_view", view=t(f"pr.view_{name}"), weight=pct(weight)) for name, weight, _, _ in TTA_VIEWS))
     if st.toggle(t("pr.show_logits"), key="pr_logits"):
         plot(bar_figure(names, logits, top, t("pr.logits"), percent=False, lang=current_language()), "pr_logit_bars")
+
+
+@by_content(8)
+def _table(rows: tuple[dict[str, str], ...]) -> pa.Table:
+    """Rows of text as an Arrow table, made once per language: from a list, st.dataframe converted it through pandas
+    on every rerun (2 ms a table)."""
+    return pa.Table.from_pylist(list(rows))
+
+
+@by_content(4)
+def _filter_tiles(weights: np.ndarray) -> list[str]:
+    """The first layer's filters (F×3×h×w) as 48-px images, each scaled to its own range: data URIs, made once."""
+    tiles = []
+    for w in weights:
+        rgb = w.transpose(1, 2, 0)
+        rgb = (rgb - rgb.min()) / (rgb.max() - rgb.min() or 1.0)
+        cell = 48 // rgb.shape[0]
+        tiles.append(png_uri(np.kron((rgb * 255).astype(np.uint8), np.ones((cell, cell, 1), dtype=np.uint8))))
+    return tiles
 
 
 @st.fragment
@@ -128,13 +150,13 @@ where_it_looks(seen, top)
 st.header(t("pr.inside_header"))
 maps = network_maps(seen)
 shapes = {name: shape for name, shape, _ in layer_shapes(load_model())}
-table = [  # the check beside the layer's name: as the last column it lay past a phone's screen, in the table's own scroll
+st.markdown(t("pr.flow_text"))
+st.dataframe(_table(tuple(
+    # the check beside the layer's name: as the last column it lay past a phone's screen, in the table's own scroll
     {t("pr.col_layer"): name, "✓": "✓" if shapes[name] == value.shape else "✗", t("pr.col_formula"): "×".join(map(str, shapes[name])),
      t("pr.col_tensor"): "×".join(map(str, value.shape))}
     for name, value in maps.items()
-]
-st.markdown(t("pr.flow_text"))
-st.dataframe(table, hide_index=True)
+)), hide_index=True)
 with st.expander(t("pr.block_header")):
     rows = parameter_rows()
     example = next(row for row in rows if row.kind == "conv" and not row.biases)
@@ -151,11 +173,11 @@ with st.expander(t("pr.block_header")):
             return f"2·{row.factors[0]}"
         return "·".join(map(str, row.factors)) + (f" + {row.factors[1]}" if row.biases else "")
 
-    st.dataframe([
+    st.dataframe(_table(tuple(
         {t("pr.col_layer"): row.name, t("pr.col_kind"): t(f"pr.kind_{row.kind}"), t("pr.col_rule"): formula(row),
          t("pr.col_params"): num(row.total, significant=None), t("pr.col_frozen"): num(row.frozen, significant=None)}
         for row in rows
-    ], hide_index=True)
+    )), hide_index=True)
     total, frozen = sum(r.total for r in rows), sum(r.frozen for r in rows)
     st.caption(t("pr.params_total", total=num(total, significant=None), trained=num(total - frozen, significant=None),
                  frozen=num(frozen, significant=None)))
@@ -190,12 +212,7 @@ _layer_explorer(maps)
 
 st.subheader(t("pr.filters_header"))
 st.markdown(t("pr.filters_text"))
-weights = load_model().whiten.weight.detach().numpy()  # 24 × 3 × 2 × 2
-tiles = []
-for w in weights:
-    rgb = w.transpose(1, 2, 0)
-    rgb = (rgb - rgb.min()) / (rgb.max() - rgb.min() or 1.0)
-    tiles.append(Image.fromarray((rgb * 255).astype(np.uint8)).resize((48, 48), Image.Resampling.NEAREST))
+tiles = _filter_tiles(load_model().whiten.weight.detach().numpy())  # 24 × 3 × 2 × 2
 st.image(tiles, caption=[str(i) for i in range(len(tiles))])
 
 st.header(t("pr.card_header"))

@@ -345,6 +345,9 @@ class Student:
             elif etype is not None:
                 widget = getattr(element, etype)
                 widget_id = getattr(widget, "id", "") if hasattr(widget, "DESCRIPTOR") else ""
+                if etype == "bidi_component" and widget.bytes[:4]:  # ui.pixelmap: its data's header names it (no key)
+                    size = int.from_bytes(widget.bytes[:4], "big")
+                    self.widgets.setdefault(json.loads(widget.bytes[4 : 4 + size]).get("id", ""), (etype, widget))
                 if widget_id.startswith("$$ID-"):
                     user_key = widget_id.split("-", 2)[-1]  # streamlit's element ids end with the user key
                     self.widgets[user_key if user_key != "None" else widget_id] = (etype, widget)

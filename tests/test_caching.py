@@ -94,3 +94,22 @@ def test_decoded_uploads_are_cached_per_session(monkeypatch: pytest.MonkeyPatch)
     other = AppTest.from_function(_decode_an_upload)
     other.run()
     assert not other.exception and len(decoded) == 2  # the same file from another session is not served from the first
+
+
+def test_by_content_keeps_results_across_a_page_rerun() -> None:
+    """A page script defines its functions again on every rerun: the cache is the function's (name and code), and keys
+    its arguments by content, types included."""
+    from ui.caching import by_content
+
+    calls: list[object] = []
+    source = "@by_content(4)\ndef work(x, scale=1):\n    calls.append(x)\n    return object()\n"
+    first, second = {"by_content": by_content, "calls": calls}, {"by_content": by_content, "calls": calls}
+    exec(source, first)
+    exec(source, second)  # the rerun
+    image = np.arange(6.0).reshape(2, 3)
+    assert first["work"](image) is second["work"](image.copy())  # one call: the second definition found it
+    assert first["work"](1) is not first["work"](1.0) and first["work"](image, scale=2) is not first["work"](image)
+    assert len(calls) == 4
+    changed = {"by_content": by_content, "calls": calls}
+    exec(source.replace("return object()", "return [object()]"), changed)  # edited code: not the old results
+    assert changed["work"](image) is not first["work"](image)

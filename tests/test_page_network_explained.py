@@ -120,7 +120,9 @@ def test_training_page(lang: str) -> None:
     at.selectbox(key="nt_layer").set_value("block1.conv1").run()  # 64 filters: the chosen 127 comes back inside
     assert at.number_input(key="nt_filter").value == 63 and not at.exception
     state = at.session_state.to_dict()
-    assert all(isinstance(v, (str, int, float, bool, set)) for v in state.values()), state  # widget values only
+    plain = (str, int, float, bool, set)
+    # widget values only (and ui.bounded_number's accepted values, one dict of numbers)
+    assert all(isinstance(v, plain) or isinstance(v, dict) and all(isinstance(x, plain) for x in v.values()) for v in state.values()), state
 
 
 def test_training_page_without_a_history(monkeypatch: pytest.MonkeyPatch) -> None:

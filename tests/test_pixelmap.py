@@ -79,8 +79,20 @@ def num_es(value: float) -> str:
     return format_number(value, "es", significant=6)
 
 
+def _elements(at) -> dict:
+    """The pixel maps and their marks, by the id their data gives them (the map's key; marks as "<key>_mark")."""
+    found = {}
+    for element in at.get("bidi_component"):
+        if element.proto.json:
+            found[json.loads(element.proto.json)["id"] + "_mark"] = element
+        else:
+            size = int.from_bytes(element.proto.bytes[:4], "big")
+            found[json.loads(element.proto.bytes[4 : 4 + size])["id"]] = element
+    return found
+
+
 def _map(at, key: str = "pg_fmap"):
-    return next(e for e in at.get("bidi_component") if e.key == key)
+    return _elements(at)[key]
 
 
 def _mark(at, key: str = "pg_fmap") -> dict:

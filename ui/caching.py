@@ -87,13 +87,19 @@ def content_key(value: object) -> object:
     return (type(value).__name__, value)  # the type too: 1, 1.0 and True are equal keys in a dict
 
 
+_BY_NAME: dict[tuple, BoundedCache] = {}
+
+
 def by_content(entries: int):
     """Decorator: results kept by the content of the arguments, the `entries` latest, shared by every session.
 
     Callers must not modify a result (make results read-only where they can be written); `.clear()` forgets them all.
     """
     def decorate(function):
-        results = BoundedCache(entries)
+        # A page script defines its functions anew on every rerun: the cache belongs to the function's file, name and code.
+        code = function.__code__
+        name = (code.co_filename, function.__qualname__, hashlib.blake2b(code.co_code + repr(code.co_consts).encode()).digest())
+        results = _BY_NAME.setdefault(name, BoundedCache(entries))
 
         @functools.wraps(function)
         def cached(*args, **kwargs):

@@ -356,11 +356,12 @@ def bounded_number(where, label: str, low: int, high: int, value: int | None = N
     the page silently kept the old value. A value the page refuses never reaches the link (relink skips it).
     """
     typed = where.number_input(label, value=value, step=1, key=key, **options)
-    accepted = f"_{key}_accepted"
+    # One dict for every box: each key in session state is read by every widget of every rerun (Streamlit's own check).
+    accepted = st.session_state.setdefault("_accepted", {})
     if typed is not None and low <= typed <= high:
-        st.session_state[accepted] = int(typed)
+        accepted[key] = int(typed)
         return int(typed)
-    used = st.session_state.get(accepted, low if value is None else value)
+    used = accepted.get(key, low if value is None else value)
     shown = t("app.empty_number") if typed is None else num(typed)
     where.error(t("app.out_of_range", label=label, value=shown, low=num(low), high=num(high), used=num(used)), icon=":material/swap_horiz:")
     return int(used)

@@ -299,6 +299,10 @@ def _take_click(key: str, prefix: str, shape: tuple[int, int]) -> Callable[[], N
     return clicked
 
 
+# Only the map that is clicked has a key (its click is read from session state): Streamlit presents every keyed
+# component's state anew each time a widget reads the session state, ten times a rerun, and that had been 8 % of a busy
+# server's time with four keyed elements. An element without a key is known by its data, so an unchanged image keeps
+# its identity and is not resent.
 def pixel_map(image: MapImage, key: str, prefix: str, alt: str, where=None) -> None:
     """The map at the width of its column (`where`), the pixel `prefix`_row/_col framed; a click moves them.
 
@@ -309,7 +313,7 @@ def pixel_map(image: MapImage, key: str, prefix: str, alt: str, where=None) -> N
     window = None if row is None or col is None else [int(row), int(col), 1, 1]
     with (where or st).container(gap=None):
         _map(data=_payload(image, key, hover, alt), key=key, on_click_change=_take_click(key, prefix, image.shape))
-        _mark(data={"id": key, "window": window, "padding": 0}, key=f"{key}_mark")
+        _mark(data={"id": key, "window": window, "padding": 0})
 
 
 def pixel_picture(pixels: np.ndarray, key: str, alt: str, padding: int = 0,
@@ -321,6 +325,5 @@ def pixel_picture(pixels: np.ndarray, key: str, alt: str, padding: int = 0,
     rgb = len(image.lows) == 3
     hover = t("app.picture_hover_rgb" if rgb else "app.picture_hover")
     with (where or st).container(gap=None):
-        _map(data=_payload(image, key, hover, alt, clickable=False, padding_hover=t("app.picture_hover_padding")), key=key)
-        _mark(data={"id": key, "window": None if window is None else [int(v) for v in window], "padding": int(padding)},
-              key=f"{key}_mark")
+        _map(data=_payload(image, key, hover, alt, clickable=False, padding_hover=t("app.picture_hover_padding")))
+        _mark(data={"id": key, "window": None if window is None else [int(v) for v in window], "padding": int(padding)})
