@@ -80,6 +80,11 @@ def _format_number(value: float, lang: str, decimals: int | None, significant: i
 
 def format_percent(fraction: float, lang: str, decimals: int = 1) -> str:
     """A fraction as a percentage in `lang`: 0.9009 → '90,09 %' (es, with a non-breaking space) or '90.09%' (en)."""
+    return _format_percent(float(fraction), lang, decimals)
+
+
+@lru_cache(maxsize=4096)  # as _format_number: a page's percentages repeat from rerun to rerun
+def _format_percent(fraction: float, lang: str, decimals: int) -> str:
     locale = _BABEL_LOCALES.get(lang, _BABEL_LOCALES[DEFAULT_LANGUAGE])
     if not math.isfinite(float(fraction)):
         return format_number(fraction, lang)

@@ -20,7 +20,7 @@ from cnn_core import ImageError, InputError, LoadedImage, open_image, resize_to,
 from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_language, translate
 from cnn_core.images import SAMPLES
 
-from .caching import BY_CONTENT, BoundedCache, by_content
+from .caching import BoundedCache, by_content
 
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
 SEPARATORS = {"es": ",.", "en": ".,"}  # Plotly's decimal then thousands separator
@@ -112,20 +112,27 @@ def _network() -> object:
     return load_model()
 
 
-@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CONTENT)
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False  # shared by every session (ui.caching.by_content): nobody may change it
+    return array
+
+
+# The network's answers are kept by content (by_content), not with st.cache_data: its copy of every result on each hit
+# (0.65 MB of maps) and its argument hashing were a tenth of a network-page rerun. They are read-only instead.
+@by_content(64)
 def network_logits(images: np.ndarray) -> np.ndarray:
     """N×32×32×3 uint8 → N×10 logits (with the test-time views), shared by every session: a class on one link asks once."""
     from cnn_core.model import predict_logits_batch
 
-    return predict_logits_batch(images)
+    return _read_only(predict_logits_batch(images))
 
 
-@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)  # 0.65 MB an image
+@by_content(32)  # 0.65 MB an image
 def network_maps(image: np.ndarray) -> dict[str, np.ndarray]:
     """Every conv and pool layer's output (C×H×W) for one image, shared by every session."""
     from cnn_core.model import feature_maps
 
-    return feature_maps(image)
+    return {name: _read_only(values) for name, values in feature_maps(image).items()}
 
 
 @st.cache_resource(show_spinner=False)
@@ -136,15 +143,15 @@ def network_layers() -> dict[str, tuple[int, int, int]]:
     return {name: shape for name, shape, _ in layer_shapes(CifarNet()) if len(shape) == 3}
 
 
-@st.cache_data(max_entries=512, show_spinner=False)  # 4 KB a map
+@by_content(512)  # 4 KB a map
 def network_saliency(image: np.ndarray, target: int, method: str, setting: int) -> np.ndarray:
     """Grad-CAM (`setting`: 3 or 2, the block) or occlusion (`setting`: the window) of one 32×32 image and class,
     computed once for every session that shows the same image."""
     from cnn_core.saliency import grad_cam, occlusion
 
     if method == "grad_cam":
-        return grad_cam(image, target, layer=f"block{setting}")
-    return occlusion(image, target, window=setting, stride=max(1, setting // 2))
+        return _read_only(grad_cam(image, target, layer=f"block{setting}"))
+    return _read_only(occlusion(image, target, window=setting, stride=max(1, setting // 2)))
 
 
 def network_ready() -> bool:

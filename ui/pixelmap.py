@@ -24,7 +24,7 @@ import streamlit as st
 
 from cnn_core.i18n import _BABEL_LOCALES
 
-from .caching import BY_CONTENT, by_content
+from .caching import by_content
 from .common import current_language, t
 from .figures import _palette, encode_image
 
@@ -243,7 +243,7 @@ def _indices(z: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.rint((z - low) / ((high - low) or 1.0) * 255).clip(0, 255).astype(np.uint8)
 
 
-@st.cache_data(max_entries=64, show_spinner=False, hash_funcs=BY_CONTENT)
+@by_content(64)  # MapImage is frozen: one object for every session
 def map_image(values: np.ndarray) -> MapImage:
     """One channel in ui.figures' map colours: red +, blue −, white 0 (symmetric scale), gray when never negative."""
 
@@ -257,7 +257,7 @@ def map_image(values: np.ndarray) -> MapImage:
     return MapImage(encode_image(_indices(z, low, high)), bytes(palette), (low,), (high,), z.shape)
 
 
-@st.cache_data(max_entries=32, show_spinner=False, hash_funcs=BY_CONTENT)  # every value: a 512-px map has 786,432
+@by_content(32)  # every value: a 512-px map has 786,432
 def rgb_image(values: np.ndarray) -> MapImage:
     """Three channels as colour (each clipped to 0–255); each channel's scale covers 0–255, so a map inside it is
     shown exactly, and its own values beyond, so the hover reads them."""
