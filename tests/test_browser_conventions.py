@@ -18,9 +18,11 @@ def test_icons_downloads_and_descriptions(server: str, page: Page) -> None:
     assert links.count() >= 10 and icons.count() == links.count()  # every page shown has a Material icon
     for box in icons.evaluate_all("els => els.map(e => e.getBoundingClientRect())"):
         assert 0 < box["width"] <= 1.5 * box["height"]  # an unknown icon name would be drawn as a word
-    chart = page.get_by_role("figure", name="The input image, 170×256 pixels, with the padding frame and, in yellow, "
-                                            "the window that gives the chosen output pixel.")
-    expect(chart).to_be_visible(timeout=30_000)  # the chart's description, for screen readers
+    # The descriptions, for screen readers: of the input (a canvas, ui.pixelmap) and of a chart (Plotly's figure).
+    expect(page.get_by_role("img", name="The input image, 170×256 pixels, with the padding frame and, in yellow, "
+                                        "the window that gives the chosen output pixel.")).to_be_visible(timeout=30_000)
+    chart = page.get_by_role("figure", name="The kernel as a 3×3 table of its weights.")
+    expect(chart).to_be_visible(timeout=30_000)
     chart.hover()
     expect(chart.locator(".modebar-btn")).to_have_count(1)
     expect(chart.locator(".modebar-btn")).to_have_attribute("data-title", "Download plot as a PNG")
