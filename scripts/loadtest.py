@@ -646,6 +646,21 @@ async def _visit(student: Student, png: bytes | None, delay: float, step_timeout
 # --- the load: many students at once ------------------------------------------------------------------------------------
 
 
+def python_loop_ms() -> float:
+    """This machine's speed today, written beside every figure: one core's time for a fixed pure-Python loop.
+
+    Machines of the same kind differ by 2× and more, even one machine within an hour; a latency means something only
+    beside this (the best of three, so that the load test's own start does not count).
+    """
+    best = math.inf
+    for _ in range(3):
+        start, total = time.perf_counter(), 0
+        for i in range(1_000_000):
+            total += i * i
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
 def percentile(values: list[float], p: float) -> float | None:
     """Nearest-rank percentile (p in 0..100) of the values; None if there are none."""
     if not values:
@@ -666,7 +681,7 @@ async def run_load_async(sessions: int, base_url: str, *, pid: int | None = None
     base_url = check_loopback(base_url)
     results: dict = {"sessions": sessions, "trainers": trainers, "base_url": base_url, "think_s": think, "ramp_s": ramp,
                      "step_timeout_s": step_timeout, "overall_timeout_s": overall_timeout, "cpu_count": os.cpu_count(),
-                     "loadavg_start": os.getloadavg()}
+                     "loadavg_start": os.getloadavg(), "python_loop_ms": python_loop_ms()}
     deadline = time.monotonic() + overall_timeout
     if warmup:  # the process's first run imports torch and loads the network: a teacher's first visit, not the class's
         # Behind nginx (deploy/serve.py) each process has its first run: visits until four in a row find no new one.
@@ -840,7 +855,8 @@ def report(results: dict) -> str:
         f"received {results['received_mb']:.1f} MB",
         f"machine             {results['cpu_count']} CPUs, load average "
         f"{' '.join(f'{x:.2f}' for x in results['loadavg_start'])} at start, "
-        f"{' '.join(f'{x:.2f}' for x in results['loadavg_end'])} at end",
+        f"{' '.join(f'{x:.2f}' for x in results['loadavg_end'])} at end; a 1,000,000-step Python loop took "
+        f"{results['python_loop_ms']:.0f} ms",
     ]
     lines += ["per step"] + [f"  {name:<17} p50 {_ms(v['p50']):>8}   p95 {_ms(v['p95']):>8}   max {_ms(v['max']):>8}   "
               f"{v['mean_kb']:6.0f} kB received per rerun (max {v['max_bytes'] / 1024:.0f} kB"
