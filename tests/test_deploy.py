@@ -117,7 +117,8 @@ def test_two_students_each_stay_on_their_process_and_get_the_playground(front) -
 
 
 def test_new_students_spread_evenly_and_a_forged_route_gets_a_real_one(front) -> None:
-    """Each new browser goes to the process with the fewest open websockets, then stays there by its cookie."""
+    """Each new browser's first request goes to the process with the fewest open connections of the balanced group
+    (first requests only: the websockets go through each process's own group), then stays there by its cookie."""
     url, backends, _ = front
     students = [loadtest.Student(100 + i, url, "en") for i in range(6)]
 
