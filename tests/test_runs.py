@@ -186,7 +186,9 @@ def test_a_process_run_stops_when_asked_or_unwatched_and_diverges_with_a_status(
         registry.stop(stopped)
         wait_for(lambda: registry.poll(stopped).done, timeout=20)
         assert registry.poll(stopped).status == "stopped" and registry.poll(stopped).result.status == "stopped"
-        unwatched = registry.submit(long, data)
+        # The whole subset (about 9,400 steps at 30 epochs): on a fast machine the tiny data's 960 steps had finished
+        # before the idle limit, and the run ended "finished", not "abandoned".
+        unwatched = registry.submit(long, load_subset())
         wait_for(lambda: registry.poll(unwatched).status == "running", timeout=20)
         time.sleep(5)  # nobody polls
         wait_for(lambda: registry._runs[unwatched].status not in ("waiting", "running"), timeout=20)
