@@ -4,12 +4,13 @@ import streamlit as st
 import torch
 
 from ui import language_selector, per_session, presenter_mode, say_if_page_unknown, t
-from ui.common import current_language
+from ui.common import current_language, settle_process
 
 # One thread per computation: a class's sessions already run in parallel, and two threads per tiny tensor
 # operation fight each other (measured: convolve 8–60 ms with 2 threads, under 1 ms with 1, on the 2-core server).
 torch.set_num_threads(1)
 st.set_page_config(page_title=t("app.title"), page_icon=":material/psychology:", layout="wide")
+settle_process()  # once per process: the network loaded, and the collector told to skip what is loaded
 language_selector()
 presenter_mode()
 

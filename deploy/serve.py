@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -60,7 +61,7 @@ def nginx_config(listen: str, ports: list[int], run_dir: Path) -> str:
     fields = {
         "@UPSTREAMS@": "\n".join(f"        server {a} max_fails=3 fail_timeout=10s;" for a in addresses),
         "@ROUTES@": "\n".join(f'        "{a}" process_{port};' for a, port in zip(addresses, ports)),
-        "@KNOWN_ROUTES@": "\n".join(f'        "{a}" "";' for a in addresses),
+        "@KNOWN_ROUTES@": "\n".join(f'        "~^{re.escape(a)}\\|" "";' for a in addresses),
         "@PROCESS_UPSTREAMS@": "\n".join(
             f"    upstream process_{port} {{\n        server {a} max_fails=3 fail_timeout=10s;\n"
             + "".join(f"        server {b} backup;\n" for b in addresses if b != a) + "    }"

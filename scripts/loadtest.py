@@ -268,16 +268,20 @@ class Student:
         self.ws = await connect(ws_url, subprotocols=protocols, additional_headers=headers, open_timeout=timeout,
                                 max_size=64 * 2**20, user_agent_header="cnn-course-loadtest")
         self.served_by = self.ws.response.headers.get("X-Served-By", "")
+        self._keep(self.ws.response.headers.get_all("Set-Cookie"))  # nginx names the process on the handshake
         self.timings["connect"] = time.perf_counter() - start
 
     def _xsrf_cookie(self) -> str:
         """GET /_stcore/health, keeping every cookie it sets (as a browser would); the XSRF token."""
         request = urllib.request.Request(self.base_url + HEALTH_PATH, headers={"Cookie": self.cookie_header()})
         with urllib.request.urlopen(request, timeout=30) as response:
-            for header in response.headers.get_all("Set-Cookie") or []:
-                name, _, rest = header.partition("=")
-                self.cookies[name.strip()] = rest.split(";", 1)[0]
+            self._keep(response.headers.get_all("Set-Cookie") or [])
         return self.cookies.get(XSRF_COOKIE, "")
+
+    def _keep(self, set_cookies: list[str]) -> None:
+        for header in set_cookies:
+            name, _, rest = header.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
 
     def cookie_header(self) -> str:
         return "; ".join(f"{name}={value}" for name, value in self.cookies.items())

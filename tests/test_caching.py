@@ -113,3 +113,59 @@ def test_by_content_keeps_results_across_a_page_rerun() -> None:
     changed = {"by_content": by_content, "calls": calls}
     exec(source.replace("return object()", "return [object()]"), changed)  # edited code: not the old results
     assert changed["work"](image) is not first["work"](image)
+
+
+def test_sessions_asking_at_once_wait_for_one_computation_and_a_failed_one_is_retried() -> None:
+    """Thirty students on one link ask for the same new feature map in the same instant: it is computed once."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ui.caching import by_content
+
+    calls: list[int] = []
+    fail_first = threading.Event()
+
+    @by_content(4)
+    def slow(x: int) -> object:
+        calls.append(x)
+        time.sleep(0.3)
+        if fail_first.is_set() and len(calls) == 1:
+            raise RuntimeError("stopped")  # as a rerun request stops one session's script
+        return object()
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(slow, [1] * 8))
+    assert len({id(r) for r in results}) == 1 and calls == [1]
+
+    slow.clear()
+    calls.clear()
+    fail_first.set()
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(slow, 2) for _ in range(4)]
+        outcomes = [f.exception() or f.result() for f in futures]
+    assert sum(isinstance(o, RuntimeError) for o in outcomes) == 1  # the one that was stopped
+    assert sum(not isinstance(o, BaseException) for o in outcomes) == 3 and len(calls) == 4  # the others, by themselves
+
+
+def test_the_process_is_settled_once_even_without_the_network(tmp_path, monkeypatch) -> None:
+    """The first run of a server process loads the network and captum, then freezes what is loaded and lets the
+    collector's youngest generation grow; without the weights the playground still opens."""
+    import gc
+
+    import cnn_core.model as m
+    from tests.conftest import open_app
+    from ui import common
+
+    monkeypatch.setattr(m, "WEIGHTS_PATH", tmp_path / "missing.pt")
+    common.settle_process.clear()
+    common._network.clear()
+    threshold = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        at = open_app()  # asserts no exception
+        assert at.get("bidi_component") and gc.get_threshold() == (10_000, 10, 10) and gc.get_freeze_count() > 100_000
+    finally:
+        common.settle_process.clear()
+        common._network.clear()
+        gc.set_threshold(*threshold)

@@ -13,9 +13,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
+from playwright.sync_api import expect
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, encode, wait_idle
 from tests.test_load_smoke import loadtest
 
 
@@ -80,20 +82,33 @@ def _served_by(url: str, cookie: str) -> str:
         return response.headers["X-Served-By"]
 
 
+def _run(coroutine):
+    """In a thread of its own: the browser tests' Playwright keeps an event loop running in this one."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def test_two_students_each_stay_on_their_process_and_get_the_playground(front) -> None:
     url, backends, run_dir = front
     config = (run_dir / "nginx.conf").read_text()
     assert "least_conn" in config and "proxy_set_header Upgrade $http_upgrade" in config
-    # New browsers until two land on different processes (each lands on either with probability 1/2).
-    students: dict[str, loadtest.Student] = {}
-    for i in range(30):
-        student = loadtest.Student(i, url, "en")
-        student.cookie = student._xsrf_cookie()
-        assert "cnn_route" in student.cookies and student.cookie  # nginx's route and Streamlit's XSRF token
-        students.setdefault(_served_by(url, student.cookie_header()), student)
-        if len(students) == 2:
-            break
-    assert sorted(students) == [f"127.0.0.1:{port}" for port in backends]
+    # A first request holds nothing, so it names no process: only Streamlit's XSRF cookie comes back.
+    request = urllib.request.Request(url + "/_stcore/health")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert [c.split("=")[0] for c in response.headers.get_all("Set-Cookie")] == [loadtest.XSRF_COOKIE]
+
+    async def arrive() -> dict[str, loadtest.Student]:
+        """Two new browsers, the second while the first is connected; the websocket's answer names the process."""
+        students = [loadtest.Student(i, url, "en") for i in range(2)]
+        for student in students:
+            await student.connect(60)
+        for student in students:
+            await student.close()
+            assert student.cookie and student.cookies["cnn_route"] == student.served_by  # XSRF token and route
+        return {student.served_by: student for student in students}
+
+    students = _run(arrive())
+    assert sorted(students) == [f"127.0.0.1:{port}" for port in backends]  # the second went where fewer are open
 
     async def visit(student: loadtest.Student) -> None:
         try:
@@ -104,11 +119,9 @@ def test_two_students_each_stay_on_their_process_and_get_the_playground(front) -
     async def both() -> None:
         await asyncio.gather(*(visit(s) for s in students.values()))
 
-    for student in students.values():  # student_script connects with the cookies the browser already has
+    for student in students.values():  # student_script connects again, with the cookies the browser already has
         student.connect = _keep_cookies(student)
-    # In a thread of its own: the browser tests' Playwright keeps an event loop running in this one.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, both()).result()
+    _run(both())
     for process, student in students.items():
         assert student.errors == [], student.errors
         assert student.steps_done == list(loadtest.STEPS)  # the playground, a click, an upload (a PUT), the network page
@@ -116,29 +129,74 @@ def test_two_students_each_stay_on_their_process_and_get_the_playground(front) -
         assert {_served_by(url, student.cookie_header()) for _ in range(5)} == {process}  # and every later request
 
 
-def test_new_students_spread_evenly_and_a_forged_route_gets_a_real_one(front) -> None:
-    """Each new browser's first request goes to the process with the fewest open connections of the balanced group
-    (first requests only: the websockets go through each process's own group), then stays there by its cookie."""
+def test_the_open_websockets_are_what_is_balanced_and_a_forged_route_gets_a_real_one(front) -> None:
+    """Each new browser's websocket goes to the process with the fewest open connections, and its answer sets the
+    cookie that keeps the browser there: students arriving in the same instant split evenly, and a process whose
+    students left gets the next ones."""
     url, backends, _ = front
-    students = [loadtest.Student(100 + i, url, "en") for i in range(6)]
+    addresses = [f"127.0.0.1:{port}" for port in backends]
 
-    async def arrive() -> list[str]:
+    async def arrive() -> tuple[list[str], list[str]]:
+        students = [loadtest.Student(100 + i, url, "en") for i in range(8)]
+        later = [loadtest.Student(200 + i, url, "en") for i in range(2)]
         try:
-            for student in students:  # one after the other, each keeping its websocket open, as a class arrives
-                await student.connect(60)
-            return [student.served_by for student in students]
+            await asyncio.gather(*(student.connect(60) for student in students))  # a class arriving in one instant
+            together = [student.served_by for student in students]
+            leaving = [student for student in students if student.served_by == addresses[0]][:2]
+            await asyncio.gather(*(student.close() for student in leaving))
+            await asyncio.sleep(1)
+            await asyncio.gather(*(student.connect(60) for student in later))  # two more, while 2 and 4 are open
+            return together, [student.served_by for student in later]
         finally:
-            await asyncio.gather(*(student.close() for student in students))
+            await asyncio.gather(*(student.close() for student in students + later))
 
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        served = pool.submit(asyncio.run, arrive()).result()
-    assert sorted(served.count(f"127.0.0.1:{port}") for port in backends) == [3, 3], served
-    assert all(student.cookies["cnn_route"] == student.served_by for student in students)
-    forged = urllib.request.Request(url + "/_stcore/health", headers={"Cookie": "cnn_route=10.0.0.1:22"})
-    with urllib.request.urlopen(forged, timeout=30) as response:
-        served_by = response.headers["X-Served-By"]
-        assert served_by in {f"127.0.0.1:{port}" for port in backends}
-        assert any(c.startswith(f"cnn_route={served_by};") for c in response.headers.get_all("Set-Cookie"))
+    together, later = _run(arrive())
+    assert sorted(together.count(a) for a in addresses) == [4, 4], together
+    assert later == [addresses[0]] * 2, later
+
+    async def forged() -> loadtest.Student:
+        student = loadtest.Student(300, url, "en", cookies={"cnn_route": "10.0.0.1:22"})
+        await student.connect(60)
+        await student.close()
+        return student
+
+    student = _run(forged())
+    assert student.served_by in addresses and student.cookies["cnn_route"] == student.served_by
+
+
+def test_a_real_browser_keeps_the_route_from_the_websocket_and_uploads_to_its_process(front, browser, tmp_path) -> None:
+    """Chromium stores the cookie that the websocket's answer (101) sets, so its upload reaches the process that holds
+    its session (on another one the upload would be refused). A second browser, while the first is open, gets the
+    other process."""
+    url, backends, _ = front
+    file = tmp_path / "photo.png"
+    y, x = np.mgrid[0:90, 0:120]
+    file.write_bytes(encode(np.stack([x * 2, y * 2, x + y], axis=2).astype(np.uint8)))
+    contexts, routes = [], []
+    try:
+        for _ in range(2):
+            context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+            contexts.append(context)
+            page = context.new_page()
+            uploads: list[tuple[int, str]] = []
+            page.on("response", lambda r, uploads=uploads: uploads.append((r.status, r.headers.get("x-served-by", "")))
+                    if "/_stcore/upload_file/" in r.url else None)
+            page.goto(url + "/?lang=en")
+            expect(page.get_by_role("heading", name="Convolution playground")).to_be_visible(timeout=60_000)
+            wait_idle(page)
+            route = [c["value"] for c in context.cookies() if c["name"] == "cnn_route"]
+            assert len(route) == 1 and route[0] in {f"127.0.0.1:{port}" for port in backends}, context.cookies()
+            routes.append(route[0])
+            page.get_by_text("Upload an image").click()
+            page.locator("input[type=file]").set_input_files(str(file))
+            wait_idle(page)
+            expect(page.get_by_text("Input 90×120")).to_be_visible(timeout=30_000)
+            expect(page.locator(".stException")).to_have_count(0)
+            assert uploads == [(204, route[0])], uploads
+    finally:
+        for context in contexts:
+            context.close()
+    assert routes[0] != routes[1], routes
 
 
 def _keep_cookies(student: loadtest.Student):

@@ -88,27 +88,50 @@ def content_key(value: object) -> object:
 
 
 _BY_NAME: dict[tuple, BoundedCache] = {}
+_COMPUTING: dict[tuple, dict[object, threading.Event]] = {}  # per function: the keys being computed now
+_COMPUTING_LOCK = threading.Lock()
 
 
 def by_content(entries: int):
     """Decorator: results kept by the content of the arguments, the `entries` latest, shared by every session.
 
-    Callers must not modify a result (make results read-only where they can be written); `.clear()` forgets them all.
+    A result asked for while another session computes it is waited for, not computed twice. Callers must not modify a
+    result (make results read-only where they can be written); `.clear()` forgets them all.
     """
     def decorate(function):
         # A page script defines its functions anew on every rerun: the cache belongs to the function's file, name and code.
         code = function.__code__
         name = (code.co_filename, function.__qualname__, hashlib.blake2b(code.co_code + repr(code.co_consts).encode()).digest())
         results = _BY_NAME.setdefault(name, BoundedCache(entries))
+        computing = _COMPUTING.setdefault(name, {})
 
         @functools.wraps(function)
         def cached(*args, **kwargs):
             key = (content_key(args), content_key(dict(sorted(kwargs.items()))))
             result = results.get(key)
-            if result is None:
+            if result is not None:
+                return result
+            # A class on one link asks for the same new result in the same instant: one session computes it and the
+            # others wait for it, instead of thirty threads computing it side by side under one interpreter lock.
+            with _COMPUTING_LOCK:
+                done = computing.get(key)
+                first = done is None
+                if first:
+                    done = computing[key] = threading.Event()
+            if not first:
+                done.wait()
+                result = results.get(key)
+                if result is not None:
+                    return result
+                return function(*args, **kwargs)  # the first one failed (or was stopped by a rerun): try again here
+            try:
                 result = function(*args, **kwargs)
                 results.put(key, result)
-            return result
+                return result
+            finally:
+                with _COMPUTING_LOCK:
+                    del computing[key]
+                done.set()
         cached.clear = results.clear
         return cached
     return decorate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 from collections.abc import Callable
@@ -110,6 +111,26 @@ def _network() -> object:
     from cnn_core.model import load_model  # imported here: pages without the network never load it
 
     return load_model()
+
+
+@st.cache_resource(show_spinner=f"{translate('load.network', 'es')} · {translate('load.network', 'en')}")
+def settle_process() -> None:
+    """Once per server process: load the network and captum, then tune the garbage collector for a class's reruns."""
+    # Measured with 60 students doing eight steps at once on two processes (scripts/loadtest.py, README): torch, plotly
+    # and captum are half a million Python objects, and every full collection walked them all, 0.4–0.6 s holding the
+    # interpreter, two or three times in each process: a pause for all of its sessions. gc.freeze() moves what exists
+    # now into a generation the collector skips (collected first, so that no garbage is kept for ever). Thirty
+    # sessions' reruns interleave in one interpreter, so their temporaries outlive the default 700 allocations of the
+    # youngest generation and were promoted to the oldest; collecting it every 10,000 lets them die young. The
+    # collector's time per process fell from about 1 s to 0.3 s for those 240 reruns, with no full collection.
+    try:
+        _network()
+        import cnn_core.saliency  # noqa: F401  captum, the heaviest import a page makes
+    except (InputError, RuntimeError, OSError):
+        pass  # the pages that need the network say what is wrong themselves
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
