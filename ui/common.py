@@ -108,7 +108,7 @@ def show_error(error: InputError) -> None:
 # The first load after a server starts takes seconds; no session (so no language) is known here: both languages.
 @st.cache_resource(show_spinner=f"{translate('load.network', 'es')} · {translate('load.network', 'en')}")
 def _network() -> object:
-    from cnn_core.model import load_model  # imported here: pages without the network never load it
+    from cnn_core.model import load_model  # loaded at a process's first run (settle_process), whatever the page
 
     return load_model()
 
