@@ -39,7 +39,7 @@ from ui import (
     t,
     working_image,
 )
-from ui.caching import by_content
+from ui.caching import by_content, read_only
 from ui.common import current_language, keep_pixel
 from ui.downloads import array_download
 from ui.figures import window_figure
@@ -214,9 +214,7 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
 @by_content(64)
 def _feature_map(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int, dilation: int) -> np.ndarray:
     """convolve(...), computed once for every student who follows the same link; read-only (the cache's own array)."""
-    fmap = convolve(image, kernel, stride, padding, dilation)
-    fmap.flags.writeable = False
-    return fmap
+    return read_only(convolve(image, kernel, stride, padding, dilation))
 
 
 linked = share_in_url("playground", {

@@ -224,6 +224,13 @@ class Rerun:
     status: str
 
 
+def pixelmap_header(data: bytes) -> dict:
+    """The JSON header of a ui.pixelmap payload: 4 bytes of length, then the header (ui.pixelmap.payload_header; this
+    client does not import the app)."""
+    size = int.from_bytes(data[:4], "big")
+    return json.loads(data[4 : 4 + size])
+
+
 @dataclass
 class Student:
     """A browser tab, as far as the server can tell: a websocket, widget states, a message cache and a page."""
@@ -350,8 +357,7 @@ class Student:
                 widget = getattr(element, etype)
                 widget_id = getattr(widget, "id", "") if hasattr(widget, "DESCRIPTOR") else ""
                 if etype == "bidi_component" and widget.bytes[:4]:  # ui.pixelmap: its data's header names it (no key)
-                    size = int.from_bytes(widget.bytes[:4], "big")
-                    self.widgets.setdefault(json.loads(widget.bytes[4 : 4 + size]).get("id", ""), (etype, widget))
+                    self.widgets.setdefault(pixelmap_header(widget.bytes).get("id", ""), (etype, widget))
                 if widget_id.startswith("$$ID-"):
                     user_key = widget_id.split("-", 2)[-1]  # streamlit's element ids end with the user key
                     self.widgets[user_key if user_key != "None" else widget_id] = (etype, widget)
@@ -458,9 +464,7 @@ class Student:
 
     def map_shape(self, key: str) -> tuple[int, int]:
         """Rows and columns of the map `key` drawn in the last run (the header of its payload, see ui.pixelmap)."""
-        data = self.widget(key, "bidi_component").bytes
-        size = int.from_bytes(data[:4], "big")
-        head = json.loads(data[4:4 + size])
+        head = pixelmap_header(self.widget(key, "bidi_component").bytes)
         return head["rows"], head["cols"]
 
     def number_value(self, key: str) -> float:

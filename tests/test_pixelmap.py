@@ -15,15 +15,15 @@ from cnn_core import convolve, get_kernel, resize_to, sample_image, to_grayscale
 from cnn_core.i18n import format_number
 from tests.conftest import click_map, open_app
 from ui.figures import _palette
-from ui.pixelmap import _payload, map_image, picture_image, rgb_image
+from ui.pixelmap import _payload, map_image, payload_header, picture_image, rgb_image
 
 
 def _parse(data: bytes) -> tuple[dict, bytes, np.ndarray]:
     """The payload as the component's JavaScript reads it: header, palette, then the PNG of indices."""
-    size = int.from_bytes(data[:4], "big")
-    head = json.loads(data[4 : 4 + size])
-    palette = data[4 + size : 4 + size + head["palette"]]
-    image = Image.open(io.BytesIO(data[4 + size + head["palette"] :]))
+    head = payload_header(data)
+    start = 4 + int.from_bytes(data[:4], "big")
+    palette = data[start : start + head["palette"]]
+    image = Image.open(io.BytesIO(data[start + head["palette"] :]))
     return head, palette, np.asarray(image)
 
 
@@ -171,3 +171,12 @@ def test_stride_padding_and_a_click_resend_only_the_inputs_frame() -> None:
     assert _mark(at, "pg_input")["window"] == [-2, -2, 3, 3]
     assert _map(at, "pg_input").proto.SerializeToString() == before  # the image's own message never changed
     assert len(_map(at, "pg_input_mark").proto.SerializeToString()) < 1_000
+
+
+def test_the_load_test_reads_the_payload_header_as_the_app_writes_it() -> None:
+    """scripts/loadtest.py does not import the app: its own reading of the header must agree with ui.pixelmap's."""
+    from tests.test_load_smoke import loadtest
+
+    data = _payload(map_image(np.arange(12.0).reshape(3, 4)), "pg_fmap", "{v0}", "the map")
+    head = payload_header(data)
+    assert loadtest.pixelmap_header(data) == head and (head["id"], head["rows"], head["cols"]) == ("pg_fmap", 3, 4)

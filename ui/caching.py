@@ -87,6 +87,12 @@ def content_key(value: object) -> object:
     return (type(value).__name__, value)  # the type too: 1, 1.0 and True are equal keys in a dict
 
 
+def read_only(array: np.ndarray) -> np.ndarray:
+    """The array, made read-only: a by_content result is shared by every session, and nobody may change it."""
+    array.flags.writeable = False
+    return array
+
+
 _BY_NAME: dict[tuple, BoundedCache] = {}
 _COMPUTING: dict[tuple, dict[object, threading.Event]] = {}  # per function: the keys being computed now
 _COMPUTING_LOCK = threading.Lock()

@@ -21,7 +21,7 @@ from cnn_core import ImageError, InputError, LoadedImage, open_image, resize_to,
 from cnn_core.i18n import LANGUAGES, format_number, format_percent, pick_language, translate
 from cnn_core.images import SAMPLES
 
-from .caching import BoundedCache, by_content
+from .caching import BoundedCache, by_content, read_only
 
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
 SEPARATORS = {"es": ",.", "en": ".,"}  # Plotly's decimal then thousands separator
@@ -133,11 +133,6 @@ def settle_process() -> None:
     gc.set_threshold(10_000, 10, 10)
 
 
-def _read_only(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False  # shared by every session (ui.caching.by_content): nobody may change it
-    return array
-
-
 # The network's answers are kept by content (by_content), not with st.cache_data: its copy of every result on each hit
 # (0.65 MB of maps) and its argument hashing were a tenth of a network-page rerun. They are read-only instead.
 @by_content(64)
@@ -145,7 +140,7 @@ def network_logits(images: np.ndarray) -> np.ndarray:
     """N×32×32×3 uint8 → N×10 logits (with the test-time views), shared by every session: a class on one link asks once."""
     from cnn_core.model import predict_logits_batch
 
-    return _read_only(predict_logits_batch(images))
+    return read_only(predict_logits_batch(images))
 
 
 @by_content(32)  # 0.65 MB an image
@@ -153,7 +148,7 @@ def network_maps(image: np.ndarray) -> dict[str, np.ndarray]:
     """Every conv and pool layer's output (C×H×W) for one image, shared by every session."""
     from cnn_core.model import feature_maps
 
-    return {name: _read_only(values) for name, values in feature_maps(image).items()}
+    return {name: read_only(values) for name, values in feature_maps(image).items()}
 
 
 @st.cache_resource(show_spinner=False)
@@ -171,8 +166,8 @@ def network_saliency(image: np.ndarray, target: int, method: str, setting: int) 
     from cnn_core.saliency import grad_cam, occlusion
 
     if method == "grad_cam":
-        return _read_only(grad_cam(image, target, layer=f"block{setting}"))
-    return _read_only(occlusion(image, target, window=setting, stride=max(1, setting // 2)))
+        return read_only(grad_cam(image, target, layer=f"block{setting}"))
+    return read_only(occlusion(image, target, window=setting, stride=max(1, setting // 2)))
 
 
 def network_ready() -> bool:
@@ -234,9 +229,7 @@ def checked_upload(key: str, widget: str, ask: Callable[..., UploadedFile | None
 def working_image(pixels: np.ndarray, side: int) -> np.ndarray:
     """resize_to(pixels, side), shared by every rerun and session that asks for it; read-only (the cache's own array)."""
     # Lanczos on a 512-px photo is ~5 ms, the largest single cost of a playground rerun; a rerun reads it from here.
-    working = np.array(resize_to(pixels, side))
-    working.flags.writeable = False
-    return working
+    return read_only(np.array(resize_to(pixels, side)))
 
 
 def image_picker(key: str, container=st.sidebar) -> np.ndarray | None:

@@ -287,6 +287,12 @@ def _payload(image: MapImage, key: str, hover: str, alt: str, clickable: bool = 
     return struct.pack(">I", len(head)) + head + image.palette + image.png
 
 
+def payload_header(data: bytes) -> dict:
+    """The JSON header of a payload made by _payload (scripts/loadtest.py reads it the same way)."""
+    size = struct.unpack(">I", data[:4])[0]
+    return json.loads(data[4 : 4 + size])
+
+
 def _take_click(key: str, prefix: str, shape: tuple[int, int]) -> Callable[[], None]:
     def clicked() -> None:  # a callback: runs before the rerun, so the whole run sees the new pixel
         click = (st.session_state.get(key) or {}).get("click")
