@@ -629,8 +629,9 @@ async def trainer_script(student: Student, step_timeout: float, train_seconds: f
 
 
 async def _visit(student: Student, png: bytes | None, delay: float, step_timeout: float, think: float, seed: int,
-                 train_seconds: float = 0.0) -> None:
-    """One student's visit after `delay` (a trainer's when png is None); every failure becomes an error record."""
+                 train_seconds: float = 0.0, keep_open: bool = False) -> None:
+    """One student's visit after `delay` (a trainer's when png is None); every failure becomes an error record. With
+    `keep_open` the websocket stays open after a visit that went well (the caller closes it)."""
     await asyncio.sleep(delay)
     try:
         if png is None:
@@ -645,10 +646,15 @@ async def _visit(student: Student, png: bytes | None, delay: float, step_timeout
     except Exception as error:  # a bug here or a protocol change: counted, never hidden
         student.errors.append((student.step, "client_error", repr(error)[:300]))
     finally:
-        try:
-            await asyncio.wait_for(student.close(), 5)
-        except (Exception, asyncio.CancelledError):
-            pass
+        if not keep_open or student.errors:
+            await _close(student)
+
+
+async def _close(student: Student) -> None:
+    try:
+        await asyncio.wait_for(student.close(), 5)
+    except (Exception, asyncio.CancelledError):
+        pass
 
 
 # --- the load: many students at once ------------------------------------------------------------------------------------
@@ -693,12 +699,14 @@ async def run_load_async(sessions: int, base_url: str, *, pid: int | None = None
     deadline = time.monotonic() + overall_timeout
     if warmup:  # the process's first run imports torch and loads the network: a teacher's first visit, not the class's
         # Behind nginx (deploy/serve.py) each process has its first run: visits until four in a row find no new one.
+        # Each visit stays connected until the warm-up ends, so that nginx, which counts open websockets, sends the next
+        # one to another process (one after the other and closed, they could all land on the same one).
         start, warmed, quiet, visits = time.perf_counter(), set(), 0, []
         while quiet < 4 and len(visits) < 16 and time.monotonic() < deadline:
             student = Student(-1 - len(visits), base_url, lang)
             try:
-                await asyncio.wait_for(_visit(student, png_bytes(seed + 10_000), 0.0, max(step_timeout, 120.0), 0.0, seed),
-                                       max(1.0, deadline - time.monotonic()))
+                await asyncio.wait_for(_visit(student, png_bytes(seed + 10_000), 0.0, max(step_timeout, 120.0), 0.0, seed,
+                                              keep_open=True), max(1.0, deadline - time.monotonic()))
             except TimeoutError:
                 pass  # _visit recorded it as overall_timeout
             visits.append(student)
@@ -706,6 +714,7 @@ async def run_load_async(sessions: int, base_url: str, *, pid: int | None = None
                 break
             quiet = 0 if student.served_by not in warmed else quiet + 1
             warmed.add(student.served_by)
+        await asyncio.gather(*(_close(student) for student in visits))
         results["warmup"] = {"seconds": time.perf_counter() - start, "visits": len(visits), "processes": sorted(warmed),
                              "errors": [list(e) for s in visits for e in s.errors],
                              "latencies": {r.step: round(r.latency, 3) for r in visits[0].reruns}}

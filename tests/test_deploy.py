@@ -164,6 +164,15 @@ def test_the_open_websockets_are_what_is_balanced_and_a_forged_route_gets_a_real
     assert student.served_by in addresses and student.cookies["cnn_route"] == student.served_by
 
 
+def test_the_load_tests_warm_up_reaches_every_process(front) -> None:
+    """scripts/loadtest.py --url warms each process before the class (its first run imports torch and loads the
+    network): its visits stay connected, so that nginx sends each next one to the process with fewer open websockets."""
+    url, backends, _ = front
+    results = _run(loadtest.run_load_async(2, url, step_timeout=60, overall_timeout=300))
+    assert results["warmup"]["processes"] == [f"127.0.0.1:{port}" for port in backends], results["warmup"]
+    assert results["warmup"]["errors"] == [] and results["errors"] == 0 and results["completed_sessions"] == 2
+
+
 def test_a_real_browser_keeps_the_route_from_the_websocket_and_uploads_to_its_process(front, browser, tmp_path) -> None:
     """Chromium stores the cookie that the websocket's answer (101) sets, so its upload reaches the process that holds
     its session (on another one the upload would be refused). A second browser, while the first is open, gets the
