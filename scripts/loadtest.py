@@ -12,6 +12,8 @@ a class following the teacher; --think 0 --ramp 0 has every student click at the
 With --trainers N, N more sessions open "Train a network", press Train (the default run) and watch it, their page's
 fragment rerunning every second as a browser's timer makes it; --compare runs the class without and then with them and
 prints the ordinary students' p95 both times: .venv/bin/python scripts/loadtest.py --sessions 30 --trainers 10 --compare
+Before the class, each process has a warm-up visit that is not measured (its first run imports torch and loads the
+network; behind nginx the visits stay connected until every process has had one); --no-warmup measures it too.
 Options: --think S, --ramp S, --timeout, --step-timeout, --server-env NAME=VALUE, --json FILE. Exit status 0 only when
 every student finished every step without an error and the p95 rerun latency is under 1 s.
 From Python: `run_load(sessions=40)` returns the results dict that the CLI prints.
