@@ -119,10 +119,11 @@ def settle_process() -> None:
     # Measured with 60 students doing eight steps at once on two processes (scripts/loadtest.py, README): torch, plotly
     # and captum are half a million Python objects, and every full collection walked them all, 0.4–0.6 s holding the
     # interpreter, two or three times in each process: a pause for all of its sessions. gc.freeze() moves what exists
-    # now into a generation the collector skips (collected first, so that no garbage is kept for ever). Thirty
-    # sessions' reruns interleave in one interpreter, so their temporaries outlive the default 700 allocations of the
-    # youngest generation and were promoted to the oldest; collecting it every 10,000 lets them die young. The
-    # collector's time per process fell from about 1 s to 0.3 s for those 240 reruns, with no full collection.
+    # now into a generation the collector skips (collected first, so that no garbage is kept for ever). The youngest
+    # generation is collected every 10,000 allocations instead of 700: thirty sessions' reruns interleave in one
+    # interpreter, and a collection every 700 found many of their objects still in use and moved them on towards the
+    # oldest generation (likely what filled it so fast). The collector's time per process fell from about 1 s to
+    # 0.3 s for those 240 reruns, with no full collection.
     try:
         _network()
         import cnn_core.saliency  # noqa: F401  captum, the heaviest import a page makes
