@@ -86,8 +86,7 @@ def _elements(at) -> dict:
         if element.proto.json:
             found[json.loads(element.proto.json)["id"] + "_mark"] = element
         else:
-            size = int.from_bytes(element.proto.bytes[:4], "big")
-            found[json.loads(element.proto.bytes[4 : 4 + size])["id"]] = element
+            found[payload_header(element.proto.bytes)["id"]] = element
     return found
 
 

@@ -93,8 +93,8 @@ def read_only(array: np.ndarray) -> np.ndarray:
     return array
 
 
-_BY_NAME: dict[tuple, BoundedCache] = {}
-_COMPUTING: dict[tuple, dict[object, threading.Event]] = {}  # per function: the keys being computed now
+# Per function: its results, and the keys being computed now (each with the event that says they are done).
+_BY_NAME: dict[tuple, tuple[BoundedCache, dict[object, threading.Event]]] = {}
 _COMPUTING_LOCK = threading.Lock()
 
 
@@ -108,8 +108,7 @@ def by_content(entries: int):
         # A page script defines its functions anew on every rerun: the cache belongs to the function's file, name and code.
         code = function.__code__
         name = (code.co_filename, function.__qualname__, hashlib.blake2b(code.co_code + repr(code.co_consts).encode()).digest())
-        results = _BY_NAME.setdefault(name, BoundedCache(entries))
-        computing = _COMPUTING.setdefault(name, {})
+        results, computing = _BY_NAME.setdefault(name, (BoundedCache(entries), {}))
 
         @functools.wraps(function)
         def cached(*args, **kwargs):

@@ -106,14 +106,17 @@ def show_error(error: InputError) -> None:
 
 
 # The first load after a server starts takes seconds; no session (so no language) is known here: both languages.
-@st.cache_resource(show_spinner=f"{translate('load.network', 'es')} · {translate('load.network', 'en')}")
+_LOADING_NETWORK = f"{translate('load.network', 'es')} · {translate('load.network', 'en')}"
+
+
+@st.cache_resource(show_spinner=_LOADING_NETWORK)
 def _network() -> object:
     from cnn_core.model import load_model  # loaded at a process's first run (settle_process), whatever the page
 
     return load_model()
 
 
-@st.cache_resource(show_spinner=f"{translate('load.network', 'es')} · {translate('load.network', 'en')}")
+@st.cache_resource(show_spinner=_LOADING_NETWORK)
 def settle_process() -> None:
     """Once per server process: load the network and captum, then tune the garbage collector for a class's reruns."""
     # Measured with 60 students doing eight steps at once on two processes (scripts/loadtest.py, README): torch, plotly
