@@ -40,7 +40,7 @@ from ui import (
     working_image,
 )
 from ui.caching import by_content, read_only
-from ui.common import current_language, keep_pixel
+from ui.common import current_language
 from ui.downloads import array_download
 from ui.figures import window_figure
 from ui.pixelmap import map_image, pixel_map, pixel_picture, rgb_image
@@ -148,21 +148,24 @@ def _arithmetic(steps: dict[str, SizeSteps], computed: tuple[int, int], dilation
         if same and axis == "cols":
             break
         label = t("pg.axis_both") if same else t(f"pg.axis_{axis}")
-        st.markdown(f"**{label}** · m = {s.m}, k = {s.k}, p = {s.p}, s = {s.s}" + (f", d = {dilation}" if dilation > 1 else ""))
+        # One element for the numbers and their formulas (Streamlit typesets $$…$$ in markdown): every element is work for
+        # every rerun of every student.
+        parts = [f"**{label}** · m = {s.m}, k = {s.k}, p = {s.p}, s = {s.s}" + (f", d = {dilation}" if dilation > 1 else "")]
         if dilation > 1:  # the lecture's formula with k = the dilated span, beside the general one
             k = kernel[0 if axis == "rows" else 1]
-            st.markdown(t("pg.general_formula"))
-            st.latex(rf"o = \left\lfloor \frac{{m + 2p - d(k-1) - 1}}{{s}} \right\rfloor + 1 = \left\lfloor \frac{{{s.m} + 2 \cdot {s.p} - "
-                     rf"{dilation} \cdot {k - 1} - 1}}{{{s.s}}} \right\rfloor + 1 = {s.output}, \quad k = d(k_0 - 1) + 1 = {s.k}")
-        st.latex(_size_formula(s, "o"))
+            parts += [t("pg.general_formula"),
+                      "$$\n" rf"o = \left\lfloor \frac{{m + 2p - d(k-1) - 1}}{{s}} \right\rfloor + 1 = \left\lfloor \frac{{{s.m} + 2 \cdot {s.p} - "
+                      rf"{dilation} \cdot {k - 1} - 1}}{{{s.s}}} \right\rfloor + 1 = {s.output}, \quad k = d(k_0 - 1) + 1 = {s.k}" "\n$$"]
+        parts.append(f"$$\n{_size_formula(s, 'o')}\n$$")  # as st.latex writes it
+        st.markdown("\n\n".join(parts))
         if not s.exact:
             st.warning(t("pg.floor_note", numerator=s.numerator, s=s.s, remainder=s.remainder), icon=":material/content_cut:")
         if s.s > s.k:
             st.info(t("pg.stride_gaps", s=s.s, k=s.k), icon=":material/grid_off:")
-        if s.unreached:
-            st.markdown(t(f"pg.unreached_{axis}", which=index_ranges(s.unreached), count=len(s.unreached)))
-        if s.unreached_padding:
-            st.markdown(t("pg.unreached_padding", count=s.unreached_padding))
+        notes = ([t(f"pg.unreached_{axis}", which=index_ranges(s.unreached), count=len(s.unreached))] if s.unreached else []) + (
+            [t("pg.unreached_padding", count=s.unreached_padding)] if s.unreached_padding else [])
+        if notes:
+            st.markdown("\n\n".join(notes))
     expected = (steps["rows"].output, steps["cols"].output)
     if expected == computed:
         st.success(t("pg.shape_check", rows=computed[0], cols=computed[1]), icon=":material/check_circle:")
@@ -183,9 +186,9 @@ def _impossible(image_shape: tuple[int, int], kernel_shape: tuple[int, int], str
 def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int, fmap: np.ndarray, channel: int, dilation: int = 1) -> None:
     """The receptive field of the chosen output pixel, the kernel, the products and their sum."""
     rows, cols = fmap.shape[:2]
-    c1, c2 = st.columns(2)
-    row = int(c1.number_input(t("pg.out_row"), 0, rows - 1, key="pg_row"))
-    col = int(c2.number_input(t("pg.out_col"), 0, cols - 1, key="pg_col"))
+    boxes = st.container(horizontal=True)  # side by side, one block (columns are three), each box half the row
+    row = int(boxes.number_input(t("pg.out_row"), 0, rows - 1, key="pg_row"))
+    col = int(boxes.number_input(t("pg.out_col"), 0, cols - 1, key="pg_col"))
     ex = explain_output_pixel(image, kernel, row, col, stride, padding, dilation)
     window = ex.window[:, :, channel]
     padded_cells = int(ex.is_padding.sum())
@@ -209,6 +212,13 @@ def _inspector(image: np.ndarray, kernel: np.ndarray, stride: int, padding: int,
     # Equal in the tests; isclose only guards display.
     verdict = ":material/check_circle:" if np.isclose(value, total, rtol=1e-6, atol=1e-9) else ":material/cancel:"
     st.markdown(t("pg.sum_check", total=num(total, significant=6), value=num(value, significant=6), row=row, col=col, verdict=verdict))
+
+
+@by_content(16)
+def _gray_levels(working: np.ndarray) -> np.ndarray:
+    """The working image in whole gray levels, once per image: the same read-only array on every rerun, whose digest the
+    caches below remember."""
+    return read_only(np.rint(to_grayscale(working)).astype(np.uint8))
 
 
 @by_content(64)
@@ -272,7 +282,7 @@ if pixels is None:
 working = working_image(pixels, side)
 # Whole gray levels, as a grayscale photo stores them: the hover over the input (read from its PNG) and the inspector's
 # window show the same numbers.
-image = np.rint(to_grayscale(working)).astype(np.uint8) if mode == "gray" else working
+image = _gray_levels(working) if mode == "gray" else working
 
 fmap = steps = error = None
 if kernel is not None:
@@ -304,40 +314,38 @@ else:
 def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding: int, fmap: np.ndarray | None,
              error: InputError | None, steps: dict[str, SizeSteps] | None, view: str, channel: int, dilation: int = 1) -> None:
     """Input, feature map and inspector: a click on the map or a new row/column reruns only this part of the page."""
-    window = None
-    if fmap is not None:
-        r, c = keep_pixel("pg", fmap.shape[:2])  # a click on the map set them (its callback) before this rerun
-        window = (r * stride - padding, c * stride - padding, dilation * (kernel.shape[0] - 1) + 1, dilation * (kernel.shape[1] - 1) + 1)
-
     left, right = st.columns(2)
-    left.markdown(f"**{t('pg.input_title', rows=image.shape[0], cols=image.shape[1])}**")
-    # The image itself, once: a new stride, padding or pixel resends only the frame and the padding around it.
-    pixel_picture(image, "pg_input", t("alt.pg_input", rows=image.shape[0], cols=image.shape[1]),
-                  padding=padding if fmap is not None else 0, window=window, where=left)
+    window = None
     if error is not None:
         with right:
             show_error(error)
             _impossible(image.shape[:2], tuple(dilation * (k - 1) + 1 for k in kernel.shape), stride, padding)
     elif fmap is None:
         right.info(t("pg.fix_kernel"))
-    else:
+    else:  # the map before the input: a click on it, read as the map is drawn, moves the input's frame too
         title = t("pg.map_title", rows=fmap.shape[0], cols=fmap.shape[1])
         right.markdown(f"**{title}**")
         alt = t("alt.pg_map", rows=fmap.shape[0], cols=fmap.shape[1])
         # The map's 8-bit indices as one PNG, coloured in the browser, not a Plotly heatmap with a click marker on every
         # pixel (half a megabyte a rerun); the hover reads each pixel's value back from its index.
         if view == "all":  # clickable as the one-channel map is: the inspector explains the channel chosen below
-            pixel_map(rgb_image(fmap), "pg_rgb", "pg", alt, right)
+            r, c = pixel_map(rgb_image(fmap), "pg_rgb", "pg", alt, right)
             right.caption(t("pg.clipped_note") + "  \n" + t("dl.map_caption"))
         else:
             picture = map_image(fmap[:, :, channel] if fmap.ndim == 3 else fmap)
-            pixel_map(picture, "pg_fmap", "pg", alt, right)
+            r, c = pixel_map(picture, "pg_fmap", "pg", alt, right)
             low, high = picture.lows[0], picture.highs[0]
             scale = t("pg.map_scale_signed" if picture.signed else "pg.map_scale", low=num(low), high=num(high))
             right.caption(scale + (" " + t("pg.signed_note") if picture.signed else "") + "  \n" + t("dl.map_caption"))
         # A student keeps the map shown (one channel, or all three as one line per pixel): the caption's last line says so.
         array_download(fmap if view == "all" or fmap.ndim == 2 else fmap[:, :, channel], f"feature_map_{name}_{view}", "pg_map_dl",
                        right)
+        window = (r * stride - padding, c * stride - padding, dilation * (kernel.shape[0] - 1) + 1, dilation * (kernel.shape[1] - 1) + 1)
+
+    left.markdown(f"**{t('pg.input_title', rows=image.shape[0], cols=image.shape[1])}**")
+    # The image itself, once: a new stride, padding or pixel resends only the frame and the padding around it.
+    pixel_picture(image, "pg_input", t("alt.pg_input", rows=image.shape[0], cols=image.shape[1]),
+                  padding=padding if fmap is not None else 0, window=window, where=left)
 
     if steps is not None:
         st.header(t("pg.inspector_header"))

@@ -99,6 +99,7 @@ def rerun_ratio(rounds: int = 3) -> None:
     """
     from streamlit.testing.v1 import AppTest
 
+    like_a_server()  # called alone, it would compile every script on every run (10–12× instead)
     bare = AppTest.from_string(BARE_APP, default_timeout=60)
     bare.run()
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)

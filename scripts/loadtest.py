@@ -359,7 +359,9 @@ class Student:
                 widget = getattr(element, etype)
                 widget_id = getattr(widget, "id", "") if hasattr(widget, "DESCRIPTOR") else ""
                 if etype == "bidi_component" and widget.bytes[:4]:  # ui.pixelmap: its data's header names it (no key)
-                    self.widgets.setdefault(pixelmap_header(widget.bytes).get("id", ""), (etype, widget))
+                    name = pixelmap_header(widget.bytes).get("id", "")
+                    if name not in self.widgets:
+                        self.widgets[name], self.fragments[name] = (etype, widget), msg.delta.fragment_id
                 if widget_id.startswith("$$ID-"):
                     user_key = widget_id.split("-", 2)[-1]  # streamlit's element ids end with the user key
                     self.widgets[user_key if user_key != "None" else widget_id] = (etype, widget)

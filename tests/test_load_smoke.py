@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 
+import numpy as np
 import pytest
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -98,3 +100,19 @@ def test_percentile_is_nearest_rank() -> None:
     assert loadtest.percentile(values, 95) == 19
     assert loadtest.percentile(values, 100) == 20
     assert loadtest.percentile([], 95) is None
+
+
+def test_a_click_on_a_keyless_map_reruns_its_fragment() -> None:
+    """ui.pixelmap's maps have no key: the student finds one by its payload's id and reruns the fragment it is in."""
+    from ui.pixelmap import _payload, map_image
+
+    student = loadtest.Student(0, "http://127.0.0.1:1")
+    msg = ForwardMsg()
+    msg.delta.fragment_id = "results-fragment"
+    msg.delta.new_element.bidi_component.id = "$$ID-89abcdef-None"
+    msg.delta.new_element.bidi_component.bytes = _payload(map_image(np.arange(12.0).reshape(3, 4)), "pg_fmap", "", "")
+    student._inspect("open_playground", msg)
+    assert student.map_shape("pg_fmap") == (3, 4)
+    assert student.click_map("pg_fmap", 0.5, 0.5) == "results-fragment"
+    trigger = student.states["$$STREAMLIT_INTERNAL_KEY_$$ID-89abcdef-None__events"]
+    assert json.loads(trigger.json_trigger_value) == [{"event": "click", "value": {"row": 1, "col": 2}}]

@@ -74,7 +74,8 @@ def test_default_page_shows_map_arithmetic_and_inspector() -> None:
     window, kernel, products = (_array(json.loads(chart.proto.spec)["data"][0]["z"]) for chart in charts[1:])
     assert np.array_equal(kernel, np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]]))  # Sobel x, the default
     assert np.array_equal(products, window * kernel) and np.ptp(window) > 0
-    assert at.latex and "\\frac{m - k + 2p}{s} + 1" in at.latex[0].value
+    formulas = [m.value for m in at.markdown if "$$" in m.value]  # each axis: its numbers and formulas, one element
+    assert formulas and "\\frac{m - k + 2p}{s} + 1" in formulas[0] and formulas[0].startswith("**Height (rows)** · m = 170")
 
 
 def test_upload_works_and_large_photo_is_reported(photo: np.ndarray) -> None:

@@ -129,6 +129,10 @@ def test_a_click_outside_the_map_or_garbled_is_ignored() -> None:
     assert (at.number_input(key="pg_row").value, at.number_input(key="pg_col").value) == (84, 127)
     click_map(at, "pg_fmap", -1, 3)
     assert (at.number_input(key="pg_row").value, at.number_input(key="pg_col").value) == (84, 127)
+    click_map(at, "pg_fmap", float("inf"), 3)  # what a forged message could carry (JSON's Infinity)
+    assert (at.number_input(key="pg_row").value, at.number_input(key="pg_col").value) == (84, 127)
+    # No element has a key: a keyed component's state is presented anew each time a widget reads the session state.
+    assert [e.key for e in at.get("bidi_component")] == [None] * 4
     at.number_input(key="pg_row").set_value(5).run()  # the inspector's box moves the frame too
     assert _mark(at)["window"][0] == 5
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +24,7 @@ import streamlit as st
 from cnn_core.i18n import _BABEL_LOCALES
 
 from .caching import by_content
-from .common import current_language, t
+from .common import current_language, keep_pixel, t
 from .figures import _palette, encode_image
 
 SELECTED = "#ffd400"  # the other figures' frame around the chosen pixel / receptive field
@@ -293,33 +292,31 @@ def payload_header(data: bytes) -> dict:
     return json.loads(data[4 : 4 + size])
 
 
-def _take_click(key: str, prefix: str, shape: tuple[int, int]) -> Callable[[], None]:
-    def clicked() -> None:  # a callback: runs before the rerun, so the whole run sees the new pixel
-        click = (st.session_state.get(key) or {}).get("click")
-        try:
-            row, col = int(click["row"]), int(click["col"])
-        except (KeyError, TypeError, ValueError):
-            return
-        if 0 <= row < shape[0] and 0 <= col < shape[1]:
-            st.session_state[f"{prefix}_row"], st.session_state[f"{prefix}_col"] = row, col
-    return clicked
+def _ignore() -> None:
+    """The click's callback: Streamlit returns a component's trigger values only for events that have one."""
 
 
-# Only the map that is clicked has a key (its click is read from session state): Streamlit presents every keyed
-# component's state anew each time a widget reads the session state, ten times a rerun, and that had been 8 % of a busy
-# server's time with four keyed elements. An element without a key is known by its data, so an unchanged image keeps
-# its identity and is not resent.
-def pixel_map(image: MapImage, key: str, prefix: str, alt: str, where=None) -> None:
+# No key: a keyed component's state is presented anew (a class defined, its garbage collected later) each time any
+# widget reads the session state, twenty times a playground rerun. Without one, the element is known by its data, so an
+# unchanged map keeps its identity, is not resent, and its click comes back in the mount's return value.
+def pixel_map(image: MapImage, key: str, prefix: str, alt: str, where=None) -> tuple[int, int]:
     """The map at the width of its column (`where`), the pixel `prefix`_row/_col framed; a click moves them.
 
+    Returns that pixel (the centre at first). Draw the map before whatever shows the pixel: the click is read here.
     The hover reads "row r, column c: ≈ value" (three values for RGB) in the session's language.
     """
     hover = t("app.pixel_hover_rgb" if not image.palette else "app.pixel_hover")
-    row, col = st.session_state.get(f"{prefix}_row"), st.session_state.get(f"{prefix}_col")
-    window = None if row is None or col is None else [int(row), int(col), 1, 1]
     with (where or st).container(gap=None):
-        _map(data=_payload(image, key, hover, alt), key=key, on_click_change=_take_click(key, prefix, image.shape))
-        _mark(data={"id": key, "window": window, "padding": 0})
+        click = _map(data=_payload(image, key, hover, alt), on_click_change=_ignore).click
+        try:
+            row, col = int(click["row"]), int(click["col"])
+        except (KeyError, TypeError, ValueError, OverflowError):  # a click as the JavaScript sends it, or nothing
+            row = col = None
+        if row is not None and 0 <= row < image.shape[0] and 0 <= col < image.shape[1]:
+            st.session_state[f"{prefix}_row"], st.session_state[f"{prefix}_col"] = row, col
+        row, col = keep_pixel(prefix, image.shape)
+        _mark(data={"id": key, "window": [row, col, 1, 1], "padding": 0})
+    return row, col
 
 
 def pixel_picture(pixels: np.ndarray, key: str, alt: str, padding: int = 0,
