@@ -43,7 +43,7 @@ from ui.caching import by_content, read_only
 from ui.common import current_language
 from ui.downloads import array_download
 from ui.figures import window_figure
-from ui.pixelmap import map_image, pixel_map, pixel_picture, rgb_image
+from ui.pixelmap import frame, map_image, pixel_map, pixel_picture, rgb_image
 
 RESOLUTIONS = (64, 96, 128, 192, 256, 384, 512)
 CHANNELS = ("R", "G", "B")
@@ -338,14 +338,14 @@ def _results(image: np.ndarray, kernel: np.ndarray | None, stride: int, padding:
             scale = t("pg.map_scale_signed" if picture.signed else "pg.map_scale", low=num(low), high=num(high))
             right.caption(scale + (" " + t("pg.signed_note") if picture.signed else "") + "  \n" + t("dl.map_caption"))
         # A student keeps the map shown (one channel, or all three as one line per pixel): the caption's last line says so.
-        array_download(fmap if view == "all" or fmap.ndim == 2 else fmap[:, :, channel], f"feature_map_{name}_{view}", "pg_map_dl",
-                       right)
+        array_download(fmap if view == "all" or fmap.ndim == 2 else fmap[:, :, channel], f"feature_map_{name}_{view}", right)
         window = (r * stride - padding, c * stride - padding, dilation * (kernel.shape[0] - 1) + 1, dilation * (kernel.shape[1] - 1) + 1)
 
     left.markdown(f"**{t('pg.input_title', rows=image.shape[0], cols=image.shape[1])}**")
-    # The image itself, once: a new stride, padding or pixel resends only the frame and the padding around it.
+    # The image itself, once: a new stride, padding or pixel resends only the frames and the padding around it.
     pixel_picture(image, "pg_input", t("alt.pg_input", rows=image.shape[0], cols=image.shape[1]),
-                  padding=padding if fmap is not None else 0, window=window, where=left)
+                  padding=padding if fmap is not None else 0, window=window, where=left,
+                  framed=() if window is None else (frame("pg_rgb" if view == "all" else "pg_fmap", (r, c, 1, 1)),))
 
     if steps is not None:
         st.header(t("pg.inspector_header"))

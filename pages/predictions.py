@@ -202,7 +202,7 @@ def _layer_explorer(maps: dict[str, np.ndarray]) -> None:
          "pr_channel_fig", alt=t("alt.pr_channel", layer=layer, channel=channel, rows=values.shape[1], cols=values.shape[2]))
     # Downloads: the channel shown, as numbers.
     st.caption(t("dl.layer_caption"))
-    array_download(values[channel], f"{layer}_channel_{channel}", "pr_channel_dl")
+    array_download(values[channel], f"{layer}_channel_{channel}")
     # The page's top, which keeps the link, does not run with the fragment.
     set_link_value("pr_layer", layer)
     set_link_value("pr_channel", str(channel))

@@ -358,7 +358,9 @@ class Student:
             elif etype is not None:
                 widget = getattr(element, etype)
                 widget_id = getattr(widget, "id", "") if hasattr(widget, "DESCRIPTOR") else ""
-                if etype == "bidi_component" and widget.bytes[:4]:  # ui.pixelmap: its data's header names it (no key)
+                # ui.pixelmap: a map's data starts with its header's length (the frames' data is a JSON list), and the header
+                # names the map (it has no key)
+                if etype == "bidi_component" and widget.bytes[:1] == b"\0":
                     name = pixelmap_header(widget.bytes).get("id", "")
                     if name not in self.widgets:
                         self.widgets[name], self.fragments[name] = (etype, widget), msg.delta.fragment_id

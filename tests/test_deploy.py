@@ -164,6 +164,48 @@ def test_the_open_websockets_are_what_is_balanced_and_a_forged_route_gets_a_real
     assert student.served_by in addresses and student.cookies["cnn_route"] == student.served_by
 
 
+def _page_load_in_flight(url: str) -> socket.socket:
+    """A browser without a route cookie still downloading one of the page's scripts (Plotly's, 4.7 MB) over a slow
+    network, as many are while a class arrives: nginx holds a connection to one process until the download ends."""
+    import streamlit
+
+    static = Path(streamlit.__file__).parent / "static"
+    script = max(static.glob("static/js/*.js"), key=lambda path: path.stat().st_size)
+    host, port = url.removeprefix("http://").split(":")
+    connection = socket.socket()
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # and never read: a slow phone
+    connection.settimeout(10)
+    connection.connect((host, int(port)))
+    connection.sendall(f"GET /{script.relative_to(static).as_posix()} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                       "Accept-Encoding: identity\r\n\r\n".encode())
+    return connection
+
+
+def test_page_loads_in_flight_do_not_count_as_students(front) -> None:
+    """Only open websockets are balanced: a student arriving while another browser's page is still loading goes to the
+    process with fewer students (with one group for both, that page load had counted as a student: a tie)."""
+    url, backends, _ = front
+
+    async def trial() -> list[str]:
+        students = [loadtest.Student(400 + i, url, "en") for i in range(2)]
+        loading = []
+        try:
+            await students[0].connect(60)
+            loading.append(_page_load_in_flight(url))  # with one group: sent to the other process, the one with none
+            await asyncio.sleep(0.5)
+            await students[1].connect(60)
+            return [student.served_by for student in students]
+        finally:
+            for connection in loading:
+                connection.close()
+            await asyncio.gather(*(student.close() for student in students))
+            await asyncio.sleep(0.5)
+
+    for _ in range(4):  # a tie would be broken by a round-robin that has moved on with every request
+        first, second = _run(trial())
+        assert first != second and {first, second} == {f"127.0.0.1:{port}" for port in backends}, (first, second)
+
+
 def test_the_load_tests_warm_up_reaches_every_process(front) -> None:
     """scripts/loadtest.py --url warms each process before the class (its first run imports torch and loads the
     network): its visits stay connected, so that nginx sends each next one to the process with fewer open websockets."""

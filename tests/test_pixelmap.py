@@ -80,11 +80,12 @@ def num_es(value: float) -> str:
 
 
 def _elements(at) -> dict:
-    """The pixel maps and their marks, by the id their data gives them (the map's key; marks as "<key>_mark")."""
+    """The pixel maps by the id their data gives them (the map's key), and the one element with every map's frame."""
     found = {}
     for element in at.get("bidi_component"):
-        if element.proto.json:
-            found[json.loads(element.proto.json)["id"] + "_mark"] = element
+        if element.proto.bytes.startswith(b"["):  # ui.pixelmap.pixel_frames: a JSON list
+            assert "frames" not in found, "one element carries the frames of every map"
+            found["frames"] = element
         else:
             found[payload_header(element.proto.bytes)["id"]] = element
     return found
@@ -95,7 +96,8 @@ def _map(at, key: str = "pg_fmap"):
 
 
 def _mark(at, key: str = "pg_fmap") -> dict:
-    return json.loads(_map(at, f"{key}_mark").proto.json)
+    frames = json.loads(_map(at, "frames").proto.bytes)
+    return next(f for f in frames if f["id"] == key)
 
 
 def test_a_click_moves_the_inspector_the_frame_and_the_link() -> None:
@@ -110,7 +112,7 @@ def test_a_click_moves_the_inspector_the_frame_and_the_link() -> None:
     assert (at.number_input(key="pg_row").value, at.number_input(key="pg_col").value) == (10, 200)
     # Only the small frame element changed: the map's message is the same, so Streamlit's message cache sends a hash.
     assert _map(at).proto.SerializeToString() == before
-    assert len(_map(at, "pg_fmap_mark").proto.SerializeToString()) < 1_000
+    assert len(_map(at, "frames").proto.SerializeToString()) < 1_000
     assert _mark(at) == {"id": "pg_fmap", "window": [10, 200, 1, 1], "padding": 0}
     assert (at.query_params["pg_row"], at.query_params["pg_col"]) == ("10", "200")
     # The inspector explains the clicked pixel, and the hover's ≈ value is within half a step of its exact value.
@@ -132,7 +134,7 @@ def test_a_click_outside_the_map_or_garbled_is_ignored() -> None:
     click_map(at, "pg_fmap", float("inf"), 3)  # what a forged message could carry (JSON's Infinity)
     assert (at.number_input(key="pg_row").value, at.number_input(key="pg_col").value) == (84, 127)
     # No element has a key: a keyed component's state is presented anew each time a widget reads the session state.
-    assert [e.key for e in at.get("bidi_component")] == [None] * 4
+    assert [e.key for e in at.get("bidi_component")] == [None] * 3  # the input, the map and their frames
     at.number_input(key="pg_row").set_value(5).run()  # the inspector's box moves the frame too
     assert _mark(at)["window"][0] == 5
 
@@ -173,7 +175,7 @@ def test_stride_padding_and_a_click_resend_only_the_inputs_frame() -> None:
     click_map(at, "pg_fmap", 0, 0)  # the top-left output: its window starts in the padding
     assert _mark(at, "pg_input")["window"] == [-2, -2, 3, 3]
     assert _map(at, "pg_input").proto.SerializeToString() == before  # the image's own message never changed
-    assert len(_map(at, "pg_input_mark").proto.SerializeToString()) < 1_000
+    assert len(_map(at, "frames").proto.SerializeToString()) < 1_000
 
 
 def test_the_load_test_reads_the_payload_header_as_the_app_writes_it() -> None:

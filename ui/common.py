@@ -346,14 +346,20 @@ def share_in_url(page: str, settings: dict[str, Setting]) -> bool:
     return first
 
 
+_MISSING = object()
+
+
 def relink(*keys: str) -> None:
     """The current values of these shared settings into the address bar (a value the link could not carry is left out)."""
     shared = {key: setting for settings in LINK_SETTINGS.values() for key, setting in settings.items()}
-    changed = {}
+    # One read of the address bar and one of each value: every read through st.session_state or st.query_params looks
+    # up the script's context and presents the session state anew, and a page keeps a dozen settings in its link.
+    linked, state, changed = st.query_params.to_dict(), st.session_state, {}
     for key in keys:
-        if key in st.session_state and key in shared and shared[key].accepts(st.session_state[key]):
-            text = shared[key].write(st.session_state[key])
-            if st.query_params.get(key) != text:
+        setting, value = shared.get(key), state.get(key, _MISSING)
+        if setting is not None and value is not _MISSING and setting.accepts(value):
+            text = setting.write(value)
+            if linked.get(key) != text:
                 changed[key] = text
     if changed:  # one message to the browser for all of them (each assignment is one)
         st.query_params.update(changed)

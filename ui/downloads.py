@@ -32,10 +32,12 @@ def npy_bytes(values: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def array_download(values: np.ndarray, file_stem: str, key: str, where=None) -> None:
+def array_download(values: np.ndarray, file_stem: str, where=None) -> None:
     """CSV and NPY buttons for `values`; the files are made only when a student clicks (no cost on a rerun)."""
+    # No keys: each button is known by its label and file name, and every keyed widget is one more entry that Streamlit
+    # reads back each time another widget of the rerun looks at the session state.
     row = (where or st).container(horizontal=True)
-    row.download_button(t("dl.csv"), lambda: csv_bytes(values), f"{file_stem}.csv", "text/csv", key=f"{key}_csv",
-                        on_click="ignore", icon=":material/download:", help=t("dl.csv_help"))
+    row.download_button(t("dl.csv"), lambda: csv_bytes(values), f"{file_stem}.csv", "text/csv", on_click="ignore",
+                        icon=":material/download:", help=t("dl.csv_help"))
     row.download_button(t("dl.npy"), lambda: npy_bytes(values), f"{file_stem}.npy", "application/octet-stream",
-                        key=f"{key}_npy", on_click="ignore", icon=":material/download:", help=t("dl.npy_help"))
+                        on_click="ignore", icon=":material/download:", help=t("dl.npy_help"))

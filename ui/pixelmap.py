@@ -7,8 +7,8 @@ indices), the 256-colour palette and the two values at the ends of the scale; th
 a click as a trigger {row, col}. For an input image (`pixel_picture`) it sends the image itself (gray PNG, lossless
 WebP for colour) and the hover reads each pixel's exact value.
 
-What changes with a click or a setting, the selected pixel, the receptive field and the padding around the input, is a
-second, tiny element: the image's own message stays identical and Streamlit's message cache does not resend it (a
+What changes with a click or a setting, the selected pixel, the receptive field and the padding around the input, is
+one more tiny element for all the maps of a page (`pixel_frames`): the images' own messages stay identical and Streamlit's message cache does not resend it (a
 click must stay under 50 kB, a stride or padding change under 150 kB).
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import struct
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -210,10 +211,14 @@ _CSS = """
 # What a click or a setting changes, alone: the framed cells and the padding (a few hundred bytes), not the image.
 _MARK_JS = r"""
 export default function ({ data }) {
-  const entry = ((globalThis.__cnnPixelmaps ??= {})[data.id] ??= {});
-  entry.window = data.window ?? null;
-  entry.padding = data.padding ?? 0;
-  entry.redraw?.();
+  if (!(data instanceof Uint8Array)) return;
+  const maps = (globalThis.__cnnPixelmaps ??= {});
+  for (const mark of JSON.parse(new TextDecoder().decode(data))) {
+    const entry = (maps[mark.id] ??= {});
+    entry.window = mark.window ?? null;
+    entry.padding = mark.padding ?? 0;
+    entry.redraw?.();
+  }
 }
 """
 
@@ -300,33 +305,44 @@ def _ignore() -> None:
 # widget reads the session state, twenty times a playground rerun. Without one, the element is known by its data, so an
 # unchanged map keeps its identity, is not resent, and its click comes back in the mount's return value.
 def pixel_map(image: MapImage, key: str, prefix: str, alt: str, where=None) -> tuple[int, int]:
-    """The map at the width of its column (`where`), the pixel `prefix`_row/_col framed; a click moves them.
+    """The map at the width of its column (`where`); a click on it moves `prefix`_row/_col.
 
-    Returns that pixel (the centre at first). Draw the map before whatever shows the pixel: the click is read here.
-    The hover reads "row r, column c: ≈ value" (three values for RGB) in the session's language.
+    Returns that pixel (the centre at first), to be framed by `frames` (pixel_picture's `framed`, or pixel_frames). Draw
+    the map before whatever shows the pixel: the click is read here. The hover reads "row r, column c: ≈ value" (three
+    values for RGB) in the session's language.
     """
     hover = t("app.pixel_hover_rgb" if not image.palette else "app.pixel_hover")
-    with (where or st).container(gap=None):
+    with where or nullcontext():
         click = _map(data=_payload(image, key, hover, alt), on_click_change=_ignore).click
-        try:
-            row, col = int(click["row"]), int(click["col"])
-        except (KeyError, TypeError, ValueError, OverflowError):  # a click as the JavaScript sends it, or nothing
-            row = col = None
-        if row is not None and 0 <= row < image.shape[0] and 0 <= col < image.shape[1]:
-            st.session_state[f"{prefix}_row"], st.session_state[f"{prefix}_col"] = row, col
-        row, col = keep_pixel(prefix, image.shape)
-        _mark(data={"id": key, "window": [row, col, 1, 1], "padding": 0})
-    return row, col
+    try:
+        row, col = int(click["row"]), int(click["col"])
+    except (KeyError, TypeError, ValueError, OverflowError):  # a click as the JavaScript sends it, or nothing
+        row = col = None
+    if row is not None and 0 <= row < image.shape[0] and 0 <= col < image.shape[1]:
+        st.session_state[f"{prefix}_row"], st.session_state[f"{prefix}_col"] = row, col
+    return keep_pixel(prefix, image.shape)
+
+
+def frame(key: str, window: tuple[int, int, int, int] | list[int] | None = None, padding: int = 0) -> dict:
+    """What the map `key` frames: `window` (top, left, rows, cols; top and left may be negative, in the padding) and
+    `padding` cells of zeros drawn around it."""
+    return {"id": key, "window": None if window is None else [int(v) for v in window], "padding": int(padding)}
+
+
+def pixel_frames(frames: list[dict], where=None) -> None:
+    """The frames of every map on the page, as one tiny element (bytes: Streamlit looks for tables in a dict's values)."""
+    with where or nullcontext():
+        _mark(data=json.dumps(frames, separators=(",", ":")).encode())
 
 
 def pixel_picture(pixels: np.ndarray, key: str, alt: str, padding: int = 0,
-                  window: tuple[int, int, int, int] | None = None, where=None) -> None:
+                  window: tuple[int, int, int, int] | None = None, where=None, framed: tuple[dict, ...] = ()) -> None:
     """An input image at the width of its column (`where`): `padding` cells of zeros around it behind a dotted frame,
-    `window` (top, left, rows, cols; top and left may be negative, in the padding) framed. The hover reads each pixel's
-    exact value, and 0 in the padding."""
+    `window` framed (see `frame`), and the other maps' `framed` sent with it. The hover reads each pixel's exact value,
+    and 0 in the padding."""
     image = picture_image(pixels)
     rgb = len(image.lows) == 3
     hover = t("app.picture_hover_rgb" if rgb else "app.picture_hover")
     with (where or st).container(gap=None):
         _map(data=_payload(image, key, hover, alt, clickable=False, padding_hover=t("app.picture_hover_padding")))
-        _mark(data={"id": key, "window": None if window is None else [int(v) for v in window], "padding": int(padding)})
+        pixel_frames([frame(key, window, padding), *framed])
