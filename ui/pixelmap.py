@@ -8,8 +8,8 @@ a click as a trigger {row, col}. For an input image (`pixel_picture`) it sends t
 WebP for colour) and the hover reads each pixel's exact value.
 
 What changes with a click or a setting, the selected pixel, the receptive field and the padding around the input, is
-one more tiny element for all the maps of a page (`pixel_frames`): the images' own messages stay identical and Streamlit's message cache does not resend it (a
-click must stay under 50 kB, a stride or padding change under 150 kB).
+one more tiny element for all the maps of a page (`pixel_frames`): the images' own messages stay identical, and
+Streamlit's message cache does not resend them (a click must stay under 50 kB, a stride or padding change under 150 kB).
 """
 
 from __future__ import annotations
@@ -208,7 +208,7 @@ _CSS = """
   font: 0.8rem/1.4 var(--st-font, sans-serif); }
 """
 
-# What a click or a setting changes, alone: the framed cells and the padding (a few hundred bytes), not the image.
+# What a click or a setting changes, alone: every map's framed cells and padding (a few hundred bytes), not the images.
 _MARK_JS = r"""
 export default function ({ data }) {
   if (!(data instanceof Uint8Array)) return;
@@ -307,7 +307,7 @@ def _ignore() -> None:
 def pixel_map(image: MapImage, key: str, prefix: str, alt: str, where=None) -> tuple[int, int]:
     """The map at the width of its column (`where`); a click on it moves `prefix`_row/_col.
 
-    Returns that pixel (the centre at first), to be framed by `frames` (pixel_picture's `framed`, or pixel_frames). Draw
+    Returns that pixel (the centre at first), to be framed with `frame` (pixel_picture's `framed`, or pixel_frames). Draw
     the map before whatever shows the pixel: the click is read here. The hover reads "row r, column c: ≈ value" (three
     values for RGB) in the session's language.
     """
