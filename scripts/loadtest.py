@@ -226,9 +226,11 @@ class Rerun:
     status: str
 
 
-def pixelmap_header(data: bytes) -> dict:
-    """The JSON header of a ui.pixelmap payload: 4 bytes of length, then the header (ui.pixelmap.payload_header; this
-    client does not import the app)."""
+def pixelmap_header(data: bytes) -> dict | None:
+    """The JSON header of a ui.pixelmap payload: 4 bytes of length, then the header; None for other data, such as the
+    frames' JSON list (ui.pixelmap.payload_header; this client does not import the app)."""
+    if data[:1] != b"\0":
+        return None
     size = int.from_bytes(data[:4], "big")
     return json.loads(data[4 : 4 + size])
 
@@ -358,10 +360,9 @@ class Student:
             elif etype is not None:
                 widget = getattr(element, etype)
                 widget_id = getattr(widget, "id", "") if hasattr(widget, "DESCRIPTOR") else ""
-                # ui.pixelmap: a map's data starts with its header's length (the frames' data is a JSON list), and the header
-                # names the map (it has no key)
-                if etype == "bidi_component" and widget.bytes[:1] == b"\0":
-                    name = pixelmap_header(widget.bytes).get("id", "")
+                # ui.pixelmap: a map has no key, its payload's header names it
+                if etype == "bidi_component" and (head := pixelmap_header(widget.bytes)) is not None:
+                    name = head.get("id", "")
                     if name not in self.widgets:
                         self.widgets[name], self.fragments[name] = (etype, widget), msg.delta.fragment_id
                 if widget_id.startswith("$$ID-"):

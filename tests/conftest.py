@@ -81,7 +81,7 @@ def click_map(at, key: str, row: int, col: int):
     for a Components v2 element (an UnknownElement), so the trigger is added to the widget states it sends."""
     from ui.pixelmap import payload_header  # the maps have no key: each is known by the id in its payload
 
-    component = next(e for e in at.get("bidi_component") if e.proto.bytes[:1] == b"\0" and payload_header(e.proto.bytes)["id"] == key)
+    component = next(e for e in at.get("bidi_component") if (payload_header(e.proto.bytes) or {}).get("id") == key)
     states = at._tree.get_widget_states()
     trigger = f"$$STREAMLIT_INTERNAL_KEY_{component.proto.id}__events"  # streamlit.components.v2.bidi_component.main
     states.widgets.append(WidgetState(id=trigger, json_trigger_value=json.dumps([{"event": "click", "value": {"row": row, "col": col}}])))

@@ -83,11 +83,12 @@ def _elements(at) -> dict:
     """The pixel maps by the id their data gives them (the map's key), and the one element with every map's frame."""
     found = {}
     for element in at.get("bidi_component"):
-        if element.proto.bytes.startswith(b"["):  # ui.pixelmap.pixel_frames: a JSON list
+        head = payload_header(element.proto.bytes)
+        if head is None:  # ui.pixelmap.pixel_frames: a JSON list
             assert "frames" not in found, "one element carries the frames of every map"
             found["frames"] = element
         else:
-            found[payload_header(element.proto.bytes)["id"]] = element
+            found[head["id"]] = element
     return found
 
 

@@ -291,8 +291,11 @@ def _payload(image: MapImage, key: str, hover: str, alt: str, clickable: bool = 
     return struct.pack(">I", len(head)) + head + image.palette + image.png
 
 
-def payload_header(data: bytes) -> dict:
-    """The JSON header of a payload made by _payload (scripts/loadtest.py reads it the same way)."""
+def payload_header(data: bytes) -> dict | None:
+    """The JSON header of a payload made by _payload (scripts/loadtest.py reads it the same way); None for other data
+    (the frames' JSON list): a payload starts with its header's length, whose first byte is 0 under 16 MB."""
+    if data[:1] != b"\0":
+        return None
     size = struct.unpack(">I", data[:4])[0]
     return json.loads(data[4 : 4 + size])
 
